@@ -1,0 +1,80 @@
+"""intercom-events: a typed, reliable client for Intercom's Data Events API.
+
+``DataEventsClient`` for scripts and threads (on requests); ``AsyncDataEventsClient`` for
+asyncio (on aiohttp, imported only when first used). See the README for a tour.
+"""
+
+import logging
+
+from ._version import __version__
+from .client import DataEventsClient, RawDataEventsClient
+from .config import RequestOptions
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    BadRequestError,
+    ConflictError,
+    ErrorDetail,
+    ForbiddenError,
+    IntercomError,
+    InternalServerError,
+    InvalidEventError,
+    NotFoundError,
+    ResponseDecodeError,
+    TooManyRequestsError,
+    UnauthorizedError,
+    UnprocessableEntityError,
+)
+from .models import (
+    BulkResult,
+    DataEvent,
+    DataEventList,
+    DataEventSummary,
+    DataEventSummaryItem,
+    EventSummary,
+    FailedEvent,
+    MonetaryAmount,
+    Pages,
+    RichLink,
+)
+from .ratelimit import RateLimit
+from .response import IntercomHttpResponse
+from .retry import RetryPolicy
+
+logging.getLogger("intercom_events").addHandler(logging.NullHandler())
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "BadRequestError",
+    "BulkResult",
+    "ConflictError",
+    "DataEvent",
+    "DataEventList",
+    "DataEventSummary",
+    "DataEventSummaryItem",
+    "DataEventsClient",
+    "ErrorDetail",
+    "EventSummary",
+    "FailedEvent",
+    "ForbiddenError",
+    "IntercomError",
+    "IntercomHttpResponse",
+    "InternalServerError",
+    "InvalidEventError",
+    "MonetaryAmount",
+    "NotFoundError",
+    "Pages",
+    "RateLimit",
+    "RawDataEventsClient",
+    "RequestOptions",
+    "ResponseDecodeError",
+    "RetryPolicy",
+    "RichLink",
+    "TooManyRequestsError",
+    "UnauthorizedError",
+    "UnprocessableEntityError",
+    "__version__",
+]

@@ -1,0 +1,120 @@
+"""One logical call: its request, how to decode its answer, and the attempts it takes.
+
+Executors drive :class:`Attempts` in a few lines::
+
+    attempts = Attempts(call)
+    while True:
+        step = attempts.step(send(call.spec))   # a RawResponse or an APIConnectionError
+        if isinstance(step, Retry):
+            sleep(step.after)
+            continue
+        return step                             # an IntercomHttpResponse, or it raised
+
+Every decision (retry or not, how long to wait, which error, what to log) is made here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import attrs
+
+from .errors import APIConnectionError
+from .response import IntercomHttpResponse, status_error
+from .retry import Retry, decide
+from .spec import Headers, RequestSpec
+
+__all__ = ["Attempts", "Call", "RawResponse"]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+log = logging.getLogger("intercom_events")
+
+
+@attrs.frozen
+class RawResponse:
+    """What came back from one attempt, before any interpretation."""
+
+    status: int
+    headers: Headers
+    body: bytes
+
+
+@attrs.frozen
+class Call(Generic[T_co]):
+    """A request to send and how to turn its 2xx answer into a model."""
+
+    spec: RequestSpec
+    decode: Callable[[int, bytes], T_co]
+
+
+class Attempts(Generic[T]):
+    """The state of one call's attempts: decides after each whether to retry, and finishes."""
+
+    def __init__(
+        self,
+        call: Call[T],
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.call = call
+        self.retries_taken = 0
+        self._clock = clock
+        self._monotonic = monotonic
+        self._mark = monotonic()
+
+    def step(self, outcome: RawResponse | APIConnectionError) -> Retry | IntercomHttpResponse[T]:
+        """``Retry(after)`` to go again, else the final response; raises the final error."""
+        spec = self.call.spec
+        error = outcome if isinstance(outcome, APIConnectionError) else None
+        response = outcome if isinstance(outcome, RawResponse) else None
+        now = self._clock()
+        decision = decide(
+            retry_class=spec.retry_class,
+            retries_taken=self.retries_taken,
+            max_retries=spec.max_retries,
+            policy=spec.retry_policy,
+            status=response.status if response else None,
+            headers=response.headers if response else None,
+            error=error,
+            now=now,
+        )
+        self._log(response, error, decision)
+        if decision is not None:
+            self.retries_taken += 1
+            self._mark = self._monotonic() + decision.after
+            return decision
+        if error is not None:
+            raise error
+        assert response is not None
+        if not 200 <= response.status < 300:
+            raise status_error(response.status, response.headers, response.body, now=now)
+        return IntercomHttpResponse(
+            status_code=response.status,
+            headers=response.headers,
+            data=self.call.decode(response.status, response.body),
+            retries_taken=self.retries_taken,
+        )
+
+    def _log(
+        self, response: RawResponse | None, error: APIConnectionError | None, decision: Retry | None
+    ) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        elapsed_ms = (self._monotonic() - self._mark) * 1000
+        spec = self.call.spec
+        result = f"HTTP {response.status}" if response else f"{type(error).__name__}: {error}"
+        then = f"retry in {decision.after:.2f} s" if decision else "done"
+        log.debug(
+            "%s %s attempt %d: %s in %.0f ms; %s",
+            spec.method,
+            spec.path,
+            self.retries_taken + 1,
+            result,
+            elapsed_ms,
+            then,
+        )

@@ -1,0 +1,322 @@
+"""The sync client, :class:`DataEventsClient`, and its raw view, on ``requests``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Literal, Self, overload
+
+import requests
+
+from . import operations
+from .calls import Call
+from .config import ClientConfig, RequestOptions, resolve_config
+from .models import DataEvent, DataEventList, DataEventSummary, EventSummary, Metadata, Timestamp
+from .requests_executor import RequestsExecutor
+from .response import IntercomHttpResponse
+from .retry import RetryPolicy
+
+__all__ = ["DataEventsClient", "RawDataEventsClient"]
+
+
+class RawDataEventsClient:
+    """The operations of :class:`DataEventsClient`, returning :class:`IntercomHttpResponse`.
+
+    Reached as ``client.with_raw_response``; use it for status, headers, request id, rate
+    limit and retries taken.
+    """
+
+    def __init__(self, config: ClientConfig, executor: RequestsExecutor) -> None:
+        self._config = config
+        self._executor = executor
+
+    def create_data_event(
+        self,
+        *,
+        event_name: str,
+        user_id: str | None = None,
+        id: str | None = None,
+        email: str | None = None,
+        created_at: Timestamp | None = None,
+        metadata: Metadata | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[DataEvent]:
+        """``POST /events``; ``.data`` is the event as sent, ``created_at`` pinned."""
+        event = DataEvent(
+            event_name,
+            created_at=created_at,
+            user_id=user_id,
+            id=id,
+            email=email,
+            metadata=metadata,
+        )
+        return self._executor.execute(
+            operations.create_data_event(self._config, event, request_options)
+        )
+
+    @overload
+    def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: Literal[False] = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[DataEventList]: ...
+
+    @overload
+    def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: Literal[True],
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[DataEventSummary]: ...
+
+    @overload
+    def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: bool = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[DataEventList | DataEventSummary]: ...
+
+    def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: bool = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[DataEventList | DataEventSummary]:
+        """``GET /events``: one page of a user's events, or with ``summary=True`` their counts."""
+        call = operations.list_data_events(
+            self._config,
+            request_options,
+            user_id=user_id,
+            email=email,
+            intercom_user_id=intercom_user_id,
+            summary=summary,
+            per_page=per_page,
+        )
+        return self._executor.execute(call)
+
+    def create_data_event_summaries(
+        self,
+        *,
+        user_id: str,
+        event_summaries: Sequence[EventSummary],
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[None]:
+        """``POST /events/summaries``: record counts of events that happened elsewhere."""
+        call = operations.create_data_event_summaries(
+            self._config, request_options, user_id=user_id, event_summaries=event_summaries
+        )
+        return self._executor.execute(call)
+
+
+class DataEventsClient:
+    """A client for Intercom's Data Events API, for scripts and threads.
+
+    ``token`` defaults to ``INTERCOM_ACCESS_TOKEN``, then ``INTERCOM_API_KEY``, read now.
+    Safe to share between threads; close it (or use ``with``) to release its connections.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        region: str = "us",
+        base_url: str | None = None,
+        intercom_version: str = "2.14",
+        timeout: float | None = 20.0,
+        max_retries: int = 2,
+        retry_policy: RetryPolicy | None = None,
+        metadata_max_keys: int | None = 10,
+        session: requests.Session | None = None,
+        headers: Mapping[str, str] | None = None,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        self._config = resolve_config(
+            token=token,
+            region=region,
+            base_url=base_url,
+            intercom_version=intercom_version,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            metadata_max_keys=metadata_max_keys,
+            headers=headers,
+            allow_insecure_http=allow_insecure_http,
+            library=f"requests/{requests.__version__}",
+        )
+        self._executor = RequestsExecutor(self._config.token, session)
+        self.with_raw_response = RawDataEventsClient(self._config, self._executor)
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go, e.g. ``https://api.intercom.io``."""
+        return self._config.base_url
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, "
+            f"intercom_version={self._config.intercom_version!r})"
+        )
+
+    def create_data_event(
+        self,
+        *,
+        event_name: str,
+        user_id: str | None = None,
+        id: str | None = None,
+        email: str | None = None,
+        created_at: Timestamp | None = None,
+        metadata: Metadata | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> DataEvent:
+        """Send one event for the user with exactly one of ``user_id``, ``id``, ``email``.
+
+        Returns the event as sent, with ``created_at`` pinned (now, if not given), so it is
+        safe to log and to send again: Intercom de-duplicates on name and ``created_at``.
+        """
+        return self.with_raw_response.create_data_event(
+            event_name=event_name,
+            user_id=user_id,
+            id=id,
+            email=email,
+            created_at=created_at,
+            metadata=metadata,
+            request_options=request_options,
+        ).data
+
+    @overload
+    def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: Literal[False] = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> DataEventList: ...
+
+    @overload
+    def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: Literal[True],
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> DataEventSummary: ...
+
+    @overload
+    def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: bool = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> DataEventList | DataEventSummary: ...
+
+    def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: bool = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> DataEventList | DataEventSummary:
+        """One page of a user's events (newest first), or with ``summary=True`` their counts.
+
+        Give exactly one of ``user_id``, ``email``, ``intercom_user_id``. Only events from
+        the last 90 days are listed; follow ``pages.next`` or use :meth:`iter_data_events`.
+        """
+        return self.with_raw_response.list_data_events(
+            user_id=user_id,
+            email=email,
+            intercom_user_id=intercom_user_id,
+            summary=summary,
+            per_page=per_page,
+            request_options=request_options,
+        ).data
+
+    def iter_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> Iterator[DataEvent]:
+        """Every listed event of a user, following ``pages.next`` one page at a time.
+
+        Arguments are checked now; requests are made as the iterator is consumed.
+        """
+        first = operations.list_data_events(
+            self._config,
+            request_options,
+            user_id=user_id,
+            email=email,
+            intercom_user_id=intercom_user_id,
+            summary=False,
+            per_page=per_page,
+        )
+        return self._pages(first, request_options)
+
+    def _pages(
+        self, call: Call[DataEventList | DataEventSummary] | None, options: RequestOptions | None
+    ) -> Iterator[DataEvent]:
+        while call is not None:
+            page = self._executor.execute(call).data
+            assert isinstance(page, DataEventList)
+            yield from page.events
+            call = operations.next_page(self._config, page, options)
+
+    def create_data_event_summaries(
+        self,
+        *,
+        user_id: str,
+        event_summaries: Sequence[EventSummary],
+        request_options: RequestOptions | None = None,
+    ) -> None:
+        """Record counts of events that happened elsewhere, per event name, for a user."""
+        self.with_raw_response.create_data_event_summaries(
+            user_id=user_id, event_summaries=event_summaries, request_options=request_options
+        )
+
+    def close(self) -> None:
+        """Release the connections (a session you passed in stays open: it is yours)."""
+        self._executor.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

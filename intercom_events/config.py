@@ -1,0 +1,190 @@
+"""Client settings: where to send, with which token and version, how patiently.
+
+:class:`ClientConfig` is resolved once when a client is made (the token read from the
+environment then, not at import); :class:`RequestOptions` overrides parts of it per call.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import platform
+import re
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import attrs
+
+from ._version import __version__
+from .errors import IntercomError
+from .retry import RetryPolicy
+
+__all__ = ["REGIONS", "UNSET", "ClientConfig", "RequestOptions", "Secret", "resolve_config"]
+
+REGIONS: Final = {
+    "us": "https://api.intercom.io",
+    "eu": "https://api.eu.intercom.io",
+    "au": "https://api.au.intercom.io",
+}
+TOKEN_VARIABLES: Final = ("INTERCOM_ACCESS_TOKEN", "INTERCOM_API_KEY")
+_VERSION = re.compile(r"(?:1\.[0-4]|2\.\d{1,2}|Preview|Unstable)")
+
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""Marks an option that was not given (``timeout=None`` means "no timeout", not "default")."""
+
+
+class Secret:
+    """Holds the token; its repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The token itself, for the Authorization header only."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+
+def _timeout(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is UNSET or value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"{attribute.name} must be a positive number of seconds or None")
+
+
+def _max_retries(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is UNSET:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{attribute.name} must be an int >= 0, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class RequestOptions:
+    """Per-call overrides: ``timeout`` (None: none), retries, extra headers and query."""
+
+    timeout: float | _Unset | None = attrs.field(default=UNSET, validator=_timeout)
+    max_retries: int | _Unset = attrs.field(default=UNSET, validator=_max_retries)
+    retry_policy: RetryPolicy | None = None
+    additional_headers: Mapping[str, str] = attrs.field(factory=dict)
+    additional_query_parameters: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class ClientConfig:
+    """A client's resolved settings; shared by both clients, read by the request builders."""
+
+    token: Secret
+    base_url: str
+    intercom_version: str
+    timeout: float | None
+    max_retries: int
+    retry_policy: RetryPolicy
+    metadata_max_keys: int | None
+    headers: Mapping[str, str]
+    user_agent: str
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
+    """The base URL without a trailing slash, refusing plain http to non-loopback hosts."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"base_url must not carry a query or fragment, got {base_url!r}")
+    if parts.scheme == "http" and not (allow_insecure_http or _is_loopback(parts.hostname)):
+        raise ValueError(
+            f"base_url {base_url!r} uses plain http to a non-loopback host, which would send "
+            "the token in clear text; use https, or pass allow_insecure_http=True for a test host"
+        )
+    return base_url.rstrip("/")
+
+
+def read_token(token: str | None) -> Secret:
+    """The explicit token, else ``INTERCOM_ACCESS_TOKEN``, else ``INTERCOM_API_KEY``."""
+    if token is None:
+        token = next((os.environ[n] for n in TOKEN_VARIABLES if os.environ.get(n)), None)
+    if not isinstance(token, str) or not token.strip():
+        raise IntercomError(
+            "no Intercom access token: pass token=... or set INTERCOM_ACCESS_TOKEN "
+            "(or INTERCOM_API_KEY)"
+        )
+    return Secret(token.strip())
+
+
+def user_agent(library: str) -> str:
+    """``intercom-events/<v> python/<x.y> <library>/<v>``."""
+    py = ".".join(platform.python_version_tuple()[:2])
+    return f"intercom-events/{__version__} python/{py} {library}"
+
+
+def resolve_config(
+    *,
+    token: str | None,
+    region: str,
+    base_url: str | None,
+    intercom_version: str,
+    timeout: float | None,
+    max_retries: int,
+    retry_policy: RetryPolicy | None,
+    metadata_max_keys: int | None,
+    headers: Mapping[str, str] | None,
+    allow_insecure_http: bool,
+    library: str,
+) -> ClientConfig:
+    """Check and settle a client's constructor arguments, in one place for both clients."""
+    if base_url is None:
+        if region not in REGIONS:
+            raise ValueError(f"region must be one of {sorted(REGIONS)}, got {region!r}")
+        base_url = REGIONS[region]
+    if not isinstance(intercom_version, str) or not _VERSION.fullmatch(intercom_version):
+        raise ValueError(
+            "intercom_version must be a version such as '2.14', or 'Preview'/'Unstable', "
+            f"got {intercom_version!r}"
+        )
+    _timeout(None, attrs.fields(RequestOptions).timeout, timeout)
+    _max_retries(None, attrs.fields(RequestOptions).max_retries, max_retries)
+    if metadata_max_keys is not None and (
+        isinstance(metadata_max_keys, bool)
+        or not isinstance(metadata_max_keys, int)
+        or metadata_max_keys < 1
+    ):
+        raise ValueError(
+            f"metadata_max_keys must be an int >= 1 or None, got {metadata_max_keys!r}"
+        )
+    return ClientConfig(
+        token=read_token(token),
+        base_url=check_base_url(base_url, allow_insecure_http=allow_insecure_http),
+        intercom_version=intercom_version,
+        timeout=timeout,
+        max_retries=max_retries,
+        retry_policy=retry_policy or RetryPolicy(),
+        metadata_max_keys=metadata_max_keys,
+        headers=dict(headers or {}),
+        user_agent=user_agent(library),
+    )

@@ -1,0 +1,227 @@
+"""The data the API sends and returns, as frozen attrs classes.
+
+Validators here check types and the value rules that make an object meaningful on its own
+(a positive amount, an http(s) link). Rules that depend on how an object is used, such as
+"exactly one identifier" for an event being sent, live in :mod:`intercom_events.validation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeAlias
+
+import attrs
+
+from .errors import InvalidEventError
+
+__all__ = [
+    "BulkResult",
+    "DataEvent",
+    "DataEventList",
+    "DataEventSummary",
+    "DataEventSummaryItem",
+    "EventSummary",
+    "FailedEvent",
+    "Metadata",
+    "MetadataValue",
+    "MonetaryAmount",
+    "Pages",
+    "RichLink",
+    "Timestamp",
+]
+
+Timestamp: TypeAlias = int | datetime
+"""Unix seconds (UTC) or an aware ``datetime``."""
+
+
+def _compact_repr(self: Any) -> str:
+    """``Name(a=1, b='x')`` without the fields that are None: listed events carry many."""
+    shown = (
+        f"{a.name}={getattr(self, a.name)!r}"
+        for a in attrs.fields(type(self))
+        if a.repr and getattr(self, a.name) is not None
+    )
+    return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _kind(*kinds: type, optional: bool = False) -> Any:
+    """An attrs validator that refuses other types with :class:`InvalidEventError`."""
+    names = " or ".join(k.__name__ for k in kinds) + (" or None" if optional else "")
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise InvalidEventError(attribute.name, f"must be {names}, got {type(value).__name__}")
+
+    return check
+
+
+def _http_url(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value.lower().startswith(("http://", "https://")) or len(value) <= len("https://"):
+        raise InvalidEventError(attribute.name, f"must be an http(s) URL, got {value!r}")
+
+
+@attrs.frozen
+class RichLink:
+    """A metadata value shown as a link: ``{"url": ..., "value": ...}`` on the wire."""
+
+    url: str = attrs.field(validator=[_kind(str), _http_url])
+    value: str = attrs.field(validator=_kind(str))
+
+
+def _positive_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidEventError(
+            attribute.name, f"must be a positive int of minor units (cents), got {value!r}"
+        )
+
+
+def _currency_code(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if len(value) != 3 or not value.isascii() or not value.isalpha():
+        raise InvalidEventError(
+            attribute.name, f"must be a three-letter ISO 4217 code, got {value!r}"
+        )
+
+
+def _lower(value: str) -> str:
+    return value.lower() if isinstance(value, str) else value
+
+
+@attrs.frozen
+class MonetaryAmount:
+    """An amount of money in minor units (cents): ``MonetaryAmount(34999, "eur")``.
+
+    The currency is normalised to lower case, as Intercom stores it.
+    """
+
+    amount: int = attrs.field(validator=_positive_int)
+    currency: str = attrs.field(
+        converter=_lower,
+        validator=[_kind(str), _currency_code],
+    )
+
+
+MetadataValue: TypeAlias = (
+    str | int | float | datetime | RichLink | MonetaryAmount | Mapping[str, Any]
+)
+"""A metadata value as the caller gives it (a mapping must be a rich link or money shape)."""
+
+Metadata: TypeAlias = Mapping[str, MetadataValue]
+
+_opt_str = attrs.field(default=None, kw_only=True, validator=_kind(str, optional=True))
+_timestamp = _kind(int, datetime, optional=True)
+
+
+@attrs.frozen(repr=False)
+class DataEvent:
+    """One data event: what ``send_data_events`` takes and what a list returns.
+
+    ``id`` is Intercom's id of the contact (user or lead), ``user_id`` your own id. Sending
+    needs exactly one of ``id``, ``user_id``, ``email``; listed events carry several.
+    """
+
+    event_name: str = attrs.field(validator=_kind(str))
+    created_at: Timestamp | None = attrs.field(default=None, kw_only=True, validator=_timestamp)
+    user_id: str | None = _opt_str
+    id: str | None = _opt_str
+    email: str | None = _opt_str
+    intercom_user_id: str | None = _opt_str
+    metadata: Metadata | None = attrs.field(
+        default=None, kw_only=True, validator=_kind(Mapping, optional=True)
+    )
+
+    __repr__ = _compact_repr
+
+
+@attrs.frozen
+class Pages:
+    """Links to neighbouring pages of an event list; ``next`` is absent on the last page."""
+
+    next: str | None = None
+    since: str | None = None
+
+
+@attrs.frozen
+class DataEventList:
+    """One page of a user's events (``type: event.list``), newest first."""
+
+    events: tuple[DataEvent, ...] = ()
+    pages: Pages | None = None
+    type: str | None = "event.list"
+
+    def __iter__(self) -> Any:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+@attrs.frozen(repr=False)
+class DataEventSummaryItem:
+    """How often one event name occurred for a user, and when first and last."""
+
+    name: str | None = None
+    first: datetime | None = None
+    last: datetime | None = None
+    count: int | None = None
+    description: str | None = None
+
+    __repr__ = _compact_repr
+
+
+@attrs.frozen(repr=False)
+class DataEventSummary:
+    """A user's events counted by name (``list_data_events(..., summary=True)``)."""
+
+    events: tuple[DataEventSummaryItem, ...] = ()
+    user_id: str | None = None
+    email: str | None = None
+    intercom_user_id: str | None = None
+    type: str | None = "event.summary"
+
+    __repr__ = _compact_repr
+
+    def __iter__(self) -> Any:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+
+def _count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidEventError(attribute.name, f"must be an int >= 1, got {value!r}")
+
+
+def _aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, datetime) and value.utcoffset() is None:
+        raise InvalidEventError(attribute.name, "must be an aware datetime (naive is ambiguous)")
+
+
+@attrs.frozen
+class EventSummary:
+    """A summary to record for a user: ``count`` occurrences between ``first`` and ``last``."""
+
+    event_name: str = attrs.field(validator=_kind(str))
+    count: int = attrs.field(kw_only=True, validator=_count)
+    first: Timestamp = attrs.field(kw_only=True, validator=[_kind(int, datetime), _aware])
+    last: Timestamp = attrs.field(kw_only=True, validator=[_kind(int, datetime), _aware])
+
+
+@attrs.frozen
+class FailedEvent:
+    """An event that was not accepted, with the error that says why."""
+
+    event: DataEvent
+    error: Exception
+
+
+@attrs.frozen
+class BulkResult:
+    """The outcome of a bulk send: ``accepted + len(failed) == total``, always."""
+
+    total: int
+    accepted: int
+    failed: list[FailedEvent] = attrs.Factory(list)

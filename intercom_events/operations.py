@@ -1,0 +1,162 @@
+"""Request builders: each operation's arguments in, a validated :class:`Call` out.
+
+Both clients call these, so URLs, query encoding, headers and input checks exist once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote, urlencode, urlsplit
+
+import attrs
+
+from .calls import Call
+from .config import UNSET, ClientConfig, RequestOptions
+from .converter import decode_event_list, decode_summary
+from .errors import IntercomError, InvalidEventError
+from .models import DataEvent, DataEventList, DataEventSummary, EventSummary
+from .retry import RetryClass
+from .spec import Headers, RequestSpec
+from .validation import LIST_IDENTIFIERS, one_identifier, prepare_event, summaries_body
+
+__all__ = [
+    "create_data_event",
+    "create_data_event_summaries",
+    "list_data_events",
+    "next_page",
+]
+
+_NO_OPTIONS = RequestOptions()
+
+
+def _spec(
+    config: ClientConfig,
+    options: RequestOptions | None,
+    method: str,
+    url: str,
+    *,
+    query: Mapping[str, str] | None = None,
+    body: object = None,
+    retry_class: RetryClass = RetryClass.IDEMPOTENT,
+) -> RequestSpec:
+    options = options or _NO_OPTIONS
+    params = {**(query or {}), **options.additional_query_parameters}
+    if params:
+        url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, quote_via=quote)}"
+    headers = {
+        "Accept": "application/json",
+        "Intercom-Version": config.intercom_version,
+        "User-Agent": config.user_agent,
+        **config.headers,
+        **options.additional_headers,
+    }
+    if any(name.lower() == "authorization" for name in headers):
+        raise ValueError("set the token with token=..., not with an Authorization header")
+    payload = None
+    if body is not None:
+        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        headers["Content-Type"] = "application/json"
+    return RequestSpec(
+        method=method,
+        url=url,
+        headers=Headers(headers),
+        body=payload,
+        timeout=config.timeout if options.timeout is UNSET else options.timeout,
+        max_retries=config.max_retries if options.max_retries is UNSET else options.max_retries,
+        retry_policy=options.retry_policy or config.retry_policy,
+        retry_class=retry_class,
+    )
+
+
+def create_data_event(
+    config: ClientConfig,
+    event: DataEvent,
+    options: RequestOptions | None = None,
+    *,
+    now: float | None = None,
+) -> Call[DataEvent]:
+    """``POST /events``; decodes to the event as sent, ``created_at`` pinned once here."""
+    pinned, body = prepare_event(
+        event, now=time.time() if now is None else now, max_keys=config.metadata_max_keys
+    )
+    spec = _spec(config, options, "POST", f"{config.base_url}/events", body=body)
+    return Call(spec, lambda status, data: pinned)
+
+
+def list_data_events(
+    config: ClientConfig,
+    options: RequestOptions | None = None,
+    *,
+    user_id: str | None,
+    email: str | None,
+    intercom_user_id: str | None,
+    summary: bool,
+    per_page: int | None,
+) -> Call[DataEventList | DataEventSummary]:
+    """``GET /events?type=user&<identifier>``: a page of events, or their summary."""
+    given = {"user_id": user_id, "email": email, "intercom_user_id": intercom_user_id}
+    name, value = one_identifier(given, LIST_IDENTIFIERS)
+    query = {"type": "user", name: value}
+    if not isinstance(summary, bool):
+        raise InvalidEventError("summary", f"must be True or False, got {summary!r}")
+    if per_page is not None:
+        if isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 1:
+            raise InvalidEventError("per_page", f"must be an int >= 1, got {per_page!r}")
+        query["per_page"] = str(per_page)
+    url = f"{config.base_url}/events"
+    if summary:
+        query["summary"] = "true"
+        return Call(_spec(config, options, "GET", url, query=query), decode_summary)
+    return Call(_spec(config, options, "GET", url, query=query), decode_event_list)
+
+
+def next_page(
+    config: ClientConfig, page: DataEventList, options: RequestOptions | None = None
+) -> Call[DataEventList | DataEventSummary] | None:
+    """The request for the page after ``page``, or None on the last page.
+
+    ``pages.next`` is followed as given, and only to the client's own origin: the token must
+    never travel to another host.
+    """
+    url = page.pages.next if page.pages else None
+    if not url:
+        return None
+    if _origin(url) != _origin(config.base_url):
+        raise IntercomError(
+            f"refusing to follow pages.next to another origin ({_origin(url)[1]!r}); "
+            "the token is only sent to the client's base_url"
+        )
+    without_query = attrs.evolve(options or _NO_OPTIONS, additional_query_parameters={})
+    return Call(_spec(config, without_query, "GET", url), decode_event_list)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def create_data_event_summaries(
+    config: ClientConfig,
+    options: RequestOptions | None = None,
+    *,
+    user_id: str,
+    event_summaries: Sequence[EventSummary],
+) -> Call[None]:
+    """``POST /events/summaries``; retried only where it surely did not apply."""
+    body = summaries_body(user_id, event_summaries)
+    spec = _spec(
+        config,
+        options,
+        "POST",
+        f"{config.base_url}/events/summaries",
+        body=body,
+        retry_class=RetryClass.UNLESS_APPLIED,
+    )
+    return Call(spec, lambda status, data: None)

@@ -1,0 +1,116 @@
+"""The sync executor: sends a :class:`RequestSpec` with ``requests`` and sleeps between tries.
+
+It decides nothing: every rule is in the core (:mod:`~intercom_events.calls`). Its job is
+bytes on the wire and back, and mapping ``requests`` exceptions to the SDK's own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TypeVar
+
+import requests
+import requests.adapters
+import urllib3.exceptions
+
+from .calls import Attempts, Call, RawResponse
+from .config import Secret
+from .errors import APIConnectionError, APITimeoutError
+from .response import IntercomHttpResponse
+from .retry import Retry
+from .spec import Headers, RequestSpec
+
+__all__ = ["RequestsExecutor"]
+
+T = TypeVar("T")
+POOL_SIZE = 32
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Sets the token last, so neither ``~/.netrc`` nor a stray header can replace it."""
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        return request
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(token='********')"
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _refused(exc: requests.RequestException) -> bool:
+    """True if no connection was made (refused, DNS), so the request surely was not sent."""
+    wrapped = exc.args[0] if exc.args else None
+    reason = wrapped.reason if isinstance(wrapped, urllib3.exceptions.MaxRetryError) else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+class RequestsExecutor:
+    """Runs calls on one ``requests.Session``: ours (closed by :meth:`close`) or the caller's."""
+
+    def __init__(self, token: Secret, session: requests.Session | None = None) -> None:
+        self._owns_session = session is None
+        self._session = session if session is not None else _new_session()
+        self._auth = _BearerAuth(token)
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def execute(self, call: Call[T]) -> IntercomHttpResponse[T]:
+        """Send ``call`` until the core says it is done; its response, or its error."""
+        attempts = Attempts(call)
+        while True:
+            step = attempts.step(self._send(call.spec))
+            if isinstance(step, Retry):
+                time.sleep(step.after)
+                continue
+            return step
+
+    def _send(self, spec: RequestSpec) -> RawResponse | APIConnectionError:
+        if self._closed:
+            raise RuntimeError("this client is closed; make a new one")
+        try:
+            response = self._session.request(
+                spec.method,
+                spec.url,
+                headers=dict(spec.headers),
+                data=spec.body,
+                auth=self._auth,
+                timeout=spec.timeout,
+                allow_redirects=False,
+            )
+        except requests.ConnectTimeout as exc:
+            return _wrap(APITimeoutError, spec, exc, sent=False)
+        except requests.Timeout as exc:
+            return _wrap(APITimeoutError, spec, exc, sent=True)
+        except requests.RequestException as exc:
+            return _wrap(APIConnectionError, spec, exc, sent=not _refused(exc))
+        return RawResponse(response.status_code, Headers(response.headers), response.content)
+
+    def close(self) -> None:
+        """Close the session if it is ours; later calls raise ``RuntimeError``."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        if self._owns_session:
+            self._session.close()
+
+
+def _wrap(
+    kind: type[APIConnectionError], spec: RequestSpec, exc: Exception, *, sent: bool
+) -> APIConnectionError:
+    what = "timed out" if kind is APITimeoutError else "failed"
+    error = kind(f"{spec.method} {spec.path} {what}: {type(exc).__name__}", request_sent=sent)
+    error.__cause__ = exc
+    return error

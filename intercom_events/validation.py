@@ -1,0 +1,179 @@
+"""The API's input rules, checked before anything is sent, and the wire form they produce.
+
+Every violation raises :class:`~intercom_events.errors.InvalidEventError` naming the field
+and the rule. Both clients and every path (single create, bulk send) go through here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .errors import InvalidEventError
+from .models import DataEvent, EventSummary, MonetaryAmount, RichLink
+
+__all__ = [
+    "encode_metadata",
+    "one_identifier",
+    "prepare_event",
+    "summaries_body",
+    "timestamp",
+]
+
+CREATE_IDENTIFIERS = ("user_id", "id", "email")
+LIST_IDENTIFIERS = ("user_id", "email", "intercom_user_id")
+
+
+def timestamp(field: str, value: object) -> int:
+    """Unix seconds from an int or an aware datetime."""
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            raise InvalidEventError(field, "must be an aware datetime (naive ones are ambiguous)")
+        return math.floor(value.timestamp())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidEventError(
+            field, f"must be int Unix seconds or an aware datetime, got {type(value).__name__}"
+        )
+    if value < 0:
+        raise InvalidEventError(field, f"must be Unix seconds >= 0, got {value}")
+    return value
+
+
+def one_identifier(given: Mapping[str, object], allowed: Sequence[str]) -> tuple[str, str]:
+    """The single identifier among ``given`` (name, value); exactly one must be set."""
+    present = [name for name in allowed if given.get(name) is not None]
+    names = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+    if len(present) != 1:
+        found = f"got {', '.join(present)}" if present else "got none"
+        raise InvalidEventError("/".join(allowed), f"exactly one of {names} is required, {found}")
+    name = present[0]
+    value = given[name]
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidEventError(name, f"must be a non-empty string, got {value!r}")
+    return name, value
+
+
+def event_name(value: object) -> str:
+    """A non-empty event name."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidEventError("event_name", f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _metadata_value(key: str, value: object) -> object:
+    field = f"metadata[{key!r}]"
+    if isinstance(value, bool):
+        raise InvalidEventError(field, "bool is not a metadata kind; send 'true' or 'false'")
+    if key.endswith("_date") and not isinstance(value, datetime | int):
+        raise InvalidEventError(field, "a key ending in _date needs int Unix seconds or a datetime")
+    if isinstance(value, str | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidEventError(field, f"numbers must be finite, got {value!r}")
+        return value
+    if isinstance(value, datetime):
+        return timestamp(field, value)
+    if isinstance(value, RichLink | MonetaryAmount):
+        return attrs.asdict(value)
+    if isinstance(value, Mapping):
+        return attrs.asdict(_typed_mapping(field, value))
+    if value is None:
+        raise InvalidEventError(field, "None is not a metadata kind; leave the key out")
+    if isinstance(value, list | tuple | set | frozenset):
+        raise InvalidEventError(
+            field, "lists are not accepted by Intercom; flatten them into separate keys"
+        )
+    kinds = "str, int, float, datetime, RichLink or MonetaryAmount"
+    raise InvalidEventError(field, f"must be {kinds}, got {type(value).__name__}")
+
+
+def _typed_mapping(field: str, value: Mapping[Any, Any]) -> RichLink | MonetaryAmount:
+    keys = set(value)
+    try:
+        if keys == {"url", "value"}:
+            return RichLink(url=value["url"], value=value["value"])
+        if keys == {"amount", "currency"}:
+            return MonetaryAmount(amount=value["amount"], currency=value["currency"])
+    except (TypeError, ValueError) as exc:
+        raise InvalidEventError(field, str(exc)) from exc
+    raise InvalidEventError(
+        field,
+        "nested objects are refused by Intercom (only {url, value} and {amount, currency}); "
+        "flatten them into separate keys",
+    )
+
+
+def encode_metadata(metadata: Mapping[Any, Any], max_keys: int | None) -> dict[str, object]:
+    """The wire form of metadata, refusing what Intercom would reject or silently drop."""
+    if not isinstance(metadata, Mapping):
+        raise InvalidEventError("metadata", f"must be a mapping, got {type(metadata).__name__}")
+    encoded: dict[str, object] = {}
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidEventError("metadata", f"keys must be non-empty strings, got {key!r}")
+        encoded[key] = _metadata_value(key, value)
+    if max_keys is not None and len(encoded) > max_keys:
+        dropped = list(encoded)[max_keys:]
+        raise InvalidEventError(
+            "metadata",
+            f"has {len(encoded)} keys; Intercom keeps the first {max_keys} and silently drops "
+            f"{dropped!r} (metadata_max_keys=None turns this check off)",
+        )
+    return encoded
+
+
+def prepare_event(
+    event: DataEvent, *, now: float, max_keys: int | None
+) -> tuple[DataEvent, dict[str, object]]:
+    """The event with ``created_at`` pinned (None: ``now``), and its wire body.
+
+    Pinning happens once per logical call, before the first attempt, so a retried request
+    is the same event to Intercom's de-duplication.
+    """
+    name = event_name(event.event_name)
+    if event.intercom_user_id is not None:
+        raise InvalidEventError(
+            "intercom_user_id", "is not accepted when creating events; use id, user_id or email"
+        )
+    ident, value = one_identifier(attrs.asdict(event, recurse=False), CREATE_IDENTIFIERS)
+    created_at = math.floor(now) if event.created_at is None else event.created_at
+    pinned = timestamp("created_at", created_at)
+    body: dict[str, object] = {"event_name": name, "created_at": pinned, ident: value}
+    if event.metadata is not None:
+        body["metadata"] = encode_metadata(event.metadata, max_keys)
+    return attrs.evolve(event, created_at=pinned), body
+
+
+def summaries_body(user_id: object, summaries: Sequence[EventSummary]) -> dict[str, object]:
+    """The body of ``POST /events/summaries``.
+
+    One summary is sent as an object (the form the API schema declares), several as a list
+    (the form its description speaks of): which the real API accepts is unverified.
+    """
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise InvalidEventError("user_id", f"must be a non-empty string, got {user_id!r}")
+    if isinstance(summaries, EventSummary) or not isinstance(summaries, Sequence) or not summaries:
+        raise InvalidEventError("event_summaries", "must be a non-empty list of EventSummary")
+    items = []
+    for index, summary in enumerate(summaries):
+        field = f"event_summaries[{index}]"
+        if not isinstance(summary, EventSummary):
+            raise InvalidEventError(field, f"must be an EventSummary, got {type(summary).__name__}")
+        first = timestamp(f"{field}.first", summary.first)
+        last = timestamp(f"{field}.last", summary.last)
+        if first > last:
+            raise InvalidEventError(field, f"first ({first}) must not be after last ({last})")
+        items.append(
+            {
+                "event_name": event_name(summary.event_name),
+                "count": summary.count,
+                "first": first,
+                "last": last,
+            }
+        )
+    return {"user_id": user_id, "event_summaries": items[0] if len(items) == 1 else items}
