@@ -1,0 +1,66 @@
+"""``intercom-events demo``: the SDK against the bundled fake Intercom, no token, no network."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from .client import DataEventsClient
+from .models import MonetaryAmount, RichLink
+from .testing import FakeIntercom
+
+USERS = {
+    "ada": ["signed-up", "placed-order", "placed-order", "read-article", "placed-order"],
+    "grace": ["signed-up", "invited-friend", "invited-friend"],
+    "linus": ["signed-up", "placed-order", "read-article", "upgraded-plan"],
+}
+START = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+def _metadata(name: str, n: int) -> dict[str, object]:
+    if name == "placed-order":
+        return {"order_id": 1000 + n, "price": MonetaryAmount(1999 + n * 500, "eur")}
+    if name == "read-article":
+        return {"article": RichLink("https://example.org/guide", "The guide")}
+    return {"source": "demo"}
+
+
+def run_demo(out: TextIO = sys.stdout) -> int:
+    """Send events for a few users, page through them, print a summary table; exit code."""
+    with FakeIntercom() as fake:
+        for user in USERS:
+            fake.add_user(user_id=user, email=f"{user}@example.com")
+        with DataEventsClient(token=fake.token, base_url=fake.url) as client:
+            print(f"Fake Intercom at {fake.url} (a local server: no token, no network)\n", file=out)
+            sent = 0
+            for user, names in USERS.items():
+                for n, name in enumerate(names):
+                    client.create_data_event(
+                        event_name=name,
+                        user_id=user,
+                        created_at=START + 3600 * n,
+                        metadata=_metadata(name, n),
+                    )
+                    sent += 1
+            again = client.create_data_event(
+                event_name="signed-up", user_id="ada", created_at=START, metadata={"source": "demo"}
+            )
+            print(f"sync client: sent {sent + 1} events ({again.event_name!r} twice)", file=out)
+            print(f"Intercom stored {len(fake.events)}: the repeat was de-duplicated\n", file=out)
+            rows = []
+            for user in USERS:
+                pages_before = sum(r.method == "GET" for r in fake.requests)
+                listed = list(client.iter_data_events(user_id=user, per_page=2))
+                pages = sum(r.method == "GET" for r in fake.requests) - pages_before
+                summary = client.list_data_events(user_id=user, summary=True)
+                counts = ", ".join(f"{item.name} x{item.count}" for item in summary.events)
+                rows.append((user, str(len(listed)), str(pages), counts))
+    _table(("user", "events", "pages", "summary (name x count)"), rows, out)
+    return 0
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+        print(line.rstrip(), file=out)

@@ -1,0 +1,71 @@
+"""Quality gates: ``python -m nox`` runs tests (every supported Python found), lint,
+typecheck and the demo. ``nox -s tests-3.12`` and friends pick one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nox
+
+SUPPORTED = ("3.11", "3.12", "3.13", "3.14")
+nox.options.sessions = ["lint", "typecheck", "tests", "demo"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+def _pyenv_bins() -> list[str]:
+    """pyenv's installed interpreters, so ``python3.12`` resolves even when not global."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = [root.glob(f"{version}*/bin") for version in SUPPORTED]
+    return [str(path) for paths in found for path in sorted(paths)]
+
+
+os.environ["PATH"] = os.pathsep.join([*_pyenv_bins(), os.environ.get("PATH", "")])
+
+
+def _works(version: str) -> bool:
+    path = shutil.which(f"python{version}")
+    if path is None:
+        return False
+    done = subprocess.run([path, "-c", "pass"], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+PYTHONS = [version for version in SUPPORTED if _works(version)] or None
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The test suite with coverage (fails under 90 %)."""
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "--cov=intercom_events",
+        "--cov-report=term",
+        "--cov-fail-under=90",
+        *session.posargs,
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install("-e", ".", "mypy>=1.10", "types-requests")
+    session.run("mypy", "--strict", "intercom_events")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The demo against the bundled fake, installed as a user would."""
+    session.install(".")
+    session.run("intercom-events", "demo")

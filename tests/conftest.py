@@ -1,0 +1,67 @@
+"""Fixtures: a running fake Intercom, and each client behind one awaitable facade.
+
+Behaviour tests are written once, as ``async def``, against ``api``; the facade runs the
+same operation on the sync client (directly) or on the async client (awaited), so every
+behaviour is tested on both executors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from intercom_events import DataEvent, DataEventsClient
+from intercom_events.testing import FakeIntercom
+
+TOKEN = "sk-test-0123456789-canary"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeIntercom]:
+    with FakeIntercom(token=TOKEN) as server:
+        yield server
+
+
+class SyncApi:
+    """The sync client, with awaitable methods so one test body serves both clients."""
+
+    kind = "sync"
+
+    def __init__(self, client: DataEventsClient) -> None:
+        self.client = client
+
+    async def call(self, name: str, **kwargs: Any) -> Any:
+        return getattr(self.client, name)(**kwargs)
+
+    async def raw(self, name: str, **kwargs: Any) -> Any:
+        return getattr(self.client.with_raw_response, name)(**kwargs)
+
+    async def collect(self, **kwargs: Any) -> list[DataEvent]:
+        return list(self.client.iter_data_events(**kwargs))
+
+    async def close(self) -> None:
+        self.client.close()
+
+
+API_KINDS = ["sync"]
+
+
+def make_client(kind: str, **kwargs: Any) -> Any:
+    """A client of the given kind; the facade for tests, with ``close`` awaitable."""
+    if kind == "sync":
+        return SyncApi(DataEventsClient(**kwargs))
+    raise AssertionError(kind)
+
+
+@pytest.fixture(params=API_KINDS)
+def api_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def api(api_kind: str, fake: FakeIntercom) -> AsyncIterator[Any]:
+    client = make_client(api_kind, token=fake.token, base_url=fake.url)
+    yield client
+    await client.close()
