@@ -7,6 +7,7 @@ asyncio (on aiohttp, imported only when first used). See the README for a tour.
 import logging
 
 from ._version import __version__
+from .aio_client import AsyncDataEventsClient, AsyncRawDataEventsClient
 from .client import DataEventsClient, RawDataEventsClient
 from .config import RequestOptions
 from .errors import (
@@ -48,6 +49,8 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncDataEventsClient",
+    "AsyncRawDataEventsClient",
     "BadRequestError",
     "BulkResult",
     "ConflictError",

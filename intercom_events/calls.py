@@ -22,12 +22,12 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from .errors import APIConnectionError
+from .errors import APIConnectionError, APITimeoutError
 from .response import IntercomHttpResponse, status_error
 from .retry import Retry, decide
 from .spec import Headers, RequestSpec
 
-__all__ = ["Attempts", "Call", "RawResponse"]
+__all__ = ["Attempts", "Call", "RawResponse", "connection_error"]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -118,3 +118,17 @@ class Attempts(Generic[T]):
             elapsed_ms,
             then,
         )
+
+
+def connection_error(
+    spec: RequestSpec, exc: Exception, *, timeout: bool, sent: bool
+) -> APIConnectionError:
+    """The SDK's error for a failed attempt; the library's exception is kept as the cause.
+
+    ``sent=False`` only when the request surely never reached the server.
+    """
+    kind = APITimeoutError if timeout else APIConnectionError
+    what = "timed out" if timeout else "failed"
+    error = kind(f"{spec.method} {spec.path} {what}: {type(exc).__name__}", request_sent=sent)
+    error.__cause__ = exc
+    return error

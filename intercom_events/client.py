@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Literal, Self, overload
 
 import requests
 
 from . import operations
+from .base import ClientBase
 from .calls import Call
-from .config import ClientConfig, RequestOptions, resolve_config
+from .config import ClientConfig, RequestOptions
 from .models import DataEvent, DataEventList, DataEventSummary, EventSummary, Metadata, Timestamp
 from .requests_executor import RequestsExecutor
 from .response import IntercomHttpResponse
-from .retry import RetryPolicy
 
 __all__ = ["DataEventsClient", "RawDataEventsClient"]
 
@@ -126,54 +126,20 @@ class RawDataEventsClient:
         return self._executor.execute(call)
 
 
-class DataEventsClient:
-    """A client for Intercom's Data Events API, for scripts and threads.
+class DataEventsClient(ClientBase[requests.Session]):
+    """A client for Intercom's Data Events API, for scripts and threads (on ``requests``).
 
     ``token`` defaults to ``INTERCOM_ACCESS_TOKEN``, then ``INTERCOM_API_KEY``, read now.
     Safe to share between threads; close it (or use ``with``) to release its connections.
+    A ``session`` you pass in is used as it is and never closed.
     """
 
-    def __init__(
-        self,
-        token: str | None = None,
-        *,
-        region: str = "us",
-        base_url: str | None = None,
-        intercom_version: str = "2.14",
-        timeout: float | None = 20.0,
-        max_retries: int = 2,
-        retry_policy: RetryPolicy | None = None,
-        metadata_max_keys: int | None = 10,
-        session: requests.Session | None = None,
-        headers: Mapping[str, str] | None = None,
-        allow_insecure_http: bool = False,
-    ) -> None:
-        self._config = resolve_config(
-            token=token,
-            region=region,
-            base_url=base_url,
-            intercom_version=intercom_version,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry_policy=retry_policy,
-            metadata_max_keys=metadata_max_keys,
-            headers=headers,
-            allow_insecure_http=allow_insecure_http,
-            library=f"requests/{requests.__version__}",
-        )
-        self._executor = RequestsExecutor(self._config.token, session)
-        self.with_raw_response = RawDataEventsClient(self._config, self._executor)
+    def _library(self) -> str:
+        return f"requests/{requests.__version__}"
 
-    @property
-    def base_url(self) -> str:
-        """Where requests go, e.g. ``https://api.intercom.io``."""
-        return self._config.base_url
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(base_url={self.base_url!r}, "
-            f"intercom_version={self._config.intercom_version!r})"
-        )
+    def _setup(self, config: ClientConfig, session: requests.Session | None) -> None:
+        self._executor = RequestsExecutor(config.token, session)
+        self.with_raw_response = RawDataEventsClient(config, self._executor)
 
     def create_data_event(
         self,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from .client import DataEventsClient
-from .models import MonetaryAmount, RichLink
+from .models import Metadata, MonetaryAmount, RichLink
 from .testing import FakeIntercom
 
 USERS = {
@@ -17,7 +18,7 @@ USERS = {
 START = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 
-def _metadata(name: str, n: int) -> dict[str, object]:
+def _metadata(name: str, n: int) -> Metadata:
     if name == "placed-order":
         return {"order_id": 1000 + n, "price": MonetaryAmount(1999 + n * 500, "eur")}
     if name == "read-article":
@@ -59,7 +60,7 @@ def run_demo(out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: TextIO) -> None:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))

@@ -14,9 +14,9 @@ import requests
 import requests.adapters
 import urllib3.exceptions
 
-from .calls import Attempts, Call, RawResponse
+from .calls import Attempts, Call, RawResponse, connection_error
 from .config import Secret
-from .errors import APIConnectionError, APITimeoutError
+from .errors import APIConnectionError
 from .response import IntercomHttpResponse
 from .retry import Retry
 from .spec import Headers, RequestSpec
@@ -90,11 +90,11 @@ class RequestsExecutor:
                 allow_redirects=False,
             )
         except requests.ConnectTimeout as exc:
-            return _wrap(APITimeoutError, spec, exc, sent=False)
+            return connection_error(spec, exc, timeout=True, sent=False)
         except requests.Timeout as exc:
-            return _wrap(APITimeoutError, spec, exc, sent=True)
+            return connection_error(spec, exc, timeout=True, sent=True)
         except requests.RequestException as exc:
-            return _wrap(APIConnectionError, spec, exc, sent=not _refused(exc))
+            return connection_error(spec, exc, timeout=False, sent=not _refused(exc))
         return RawResponse(response.status_code, Headers(response.headers), response.content)
 
     def close(self) -> None:
@@ -105,12 +105,3 @@ class RequestsExecutor:
             self._closed = True
         if self._owns_session:
             self._session.close()
-
-
-def _wrap(
-    kind: type[APIConnectionError], spec: RequestSpec, exc: Exception, *, sent: bool
-) -> APIConnectionError:
-    what = "timed out" if kind is APITimeoutError else "failed"
-    error = kind(f"{spec.method} {spec.path} {what}: {type(exc).__name__}", request_sent=sent)
-    error.__cause__ = exc
-    return error

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from intercom_events import DataEvent, DataEventsClient
+from intercom_events import AsyncDataEventsClient, DataEvent, DataEventsClient
 from intercom_events.testing import FakeIntercom
 
 TOKEN = "sk-test-0123456789-canary"
@@ -45,14 +45,35 @@ class SyncApi:
         self.client.close()
 
 
-API_KINDS = ["sync"]
+class AsyncApi:
+    """The async client behind the same facade."""
+
+    kind = "async"
+
+    def __init__(self, client: AsyncDataEventsClient) -> None:
+        self.client = client
+
+    async def call(self, name: str, **kwargs: Any) -> Any:
+        return await getattr(self.client, name)(**kwargs)
+
+    async def raw(self, name: str, **kwargs: Any) -> Any:
+        return await getattr(self.client.with_raw_response, name)(**kwargs)
+
+    async def collect(self, **kwargs: Any) -> list[DataEvent]:
+        return [event async for event in self.client.iter_data_events(**kwargs)]
+
+    async def close(self) -> None:
+        await self.client.aclose()
 
 
-def make_client(kind: str, **kwargs: Any) -> Any:
-    """A client of the given kind; the facade for tests, with ``close`` awaitable."""
+API_KINDS = ["sync", "async"]
+
+
+def make_client(kind: str, **kwargs: Any) -> SyncApi | AsyncApi:
+    """A client of the given kind behind the test facade (``close`` is awaitable)."""
     if kind == "sync":
         return SyncApi(DataEventsClient(**kwargs))
-    raise AssertionError(kind)
+    return AsyncApi(AsyncDataEventsClient(**kwargs))
 
 
 @pytest.fixture(params=API_KINDS)

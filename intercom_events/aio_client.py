@@ -1,0 +1,301 @@
+"""The async client, :class:`AsyncDataEventsClient`, and its raw view, on ``aiohttp``.
+
+aiohttp is not imported here: the executor imports it when the first request is made, so
+``import intercom_events`` stays light for sync users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from importlib.metadata import version
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal, Self, overload
+
+from . import operations
+from .aiohttp_executor import AiohttpExecutor
+from .base import ClientBase
+from .calls import Call
+from .config import ClientConfig, RequestOptions
+from .models import DataEvent, DataEventList, DataEventSummary, EventSummary, Metadata, Timestamp
+from .response import IntercomHttpResponse
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["AsyncDataEventsClient", "AsyncRawDataEventsClient"]
+
+
+class AsyncRawDataEventsClient:
+    """The operations of :class:`AsyncDataEventsClient`, returning :class:`IntercomHttpResponse`.
+
+    Reached as ``client.with_raw_response``; use it for status, headers, request id, rate
+    limit and retries taken.
+    """
+
+    def __init__(self, config: ClientConfig, executor: AiohttpExecutor) -> None:
+        self._config = config
+        self._executor = executor
+
+    async def create_data_event(
+        self,
+        *,
+        event_name: str,
+        user_id: str | None = None,
+        id: str | None = None,
+        email: str | None = None,
+        created_at: Timestamp | None = None,
+        metadata: Metadata | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[DataEvent]:
+        """``POST /events``; ``.data`` is the event as sent, ``created_at`` pinned."""
+        event = DataEvent(
+            event_name,
+            created_at=created_at,
+            user_id=user_id,
+            id=id,
+            email=email,
+            metadata=metadata,
+        )
+        return await self._executor.execute(
+            operations.create_data_event(self._config, event, request_options)
+        )
+
+    @overload
+    async def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: Literal[False] = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[DataEventList]: ...
+
+    @overload
+    async def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: Literal[True],
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[DataEventSummary]: ...
+
+    @overload
+    async def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: bool = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[DataEventList | DataEventSummary]: ...
+
+    async def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: bool = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[DataEventList | DataEventSummary]:
+        """``GET /events``: one page of a user's events, or with ``summary=True`` their counts."""
+        call = operations.list_data_events(
+            self._config,
+            request_options,
+            user_id=user_id,
+            email=email,
+            intercom_user_id=intercom_user_id,
+            summary=summary,
+            per_page=per_page,
+        )
+        return await self._executor.execute(call)
+
+    async def create_data_event_summaries(
+        self,
+        *,
+        user_id: str,
+        event_summaries: Sequence[EventSummary],
+        request_options: RequestOptions | None = None,
+    ) -> IntercomHttpResponse[None]:
+        """``POST /events/summaries``: record counts of events that happened elsewhere."""
+        call = operations.create_data_event_summaries(
+            self._config, request_options, user_id=user_id, event_summaries=event_summaries
+        )
+        return await self._executor.execute(call)
+
+
+class AsyncDataEventsClient(ClientBase["aiohttp.ClientSession"]):
+    """A client for Intercom's Data Events API, for asyncio (on ``aiohttp``).
+
+    The same operations as :class:`~intercom_events.DataEventsClient`, as coroutines.
+    ``token`` defaults to ``INTERCOM_ACCESS_TOKEN``, then ``INTERCOM_API_KEY``, read now.
+    The client belongs to the event loop it is first used in; its session is made then.
+    Close it with ``await client.aclose()`` or ``async with``. A ``session`` you pass in is
+    used as it is (its proxy and TLS settings too) and never closed.
+    """
+
+    def _library(self) -> str:
+        return f"aiohttp/{version('aiohttp')}"
+
+    def _setup(self, config: ClientConfig, session: aiohttp.ClientSession | None) -> None:
+        self._executor = AiohttpExecutor(config.token, config.base_url, session)
+        self.with_raw_response = AsyncRawDataEventsClient(config, self._executor)
+
+    async def create_data_event(
+        self,
+        *,
+        event_name: str,
+        user_id: str | None = None,
+        id: str | None = None,
+        email: str | None = None,
+        created_at: Timestamp | None = None,
+        metadata: Metadata | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> DataEvent:
+        """Send one event for the user with exactly one of ``user_id``, ``id``, ``email``.
+
+        Returns the event as sent, with ``created_at`` pinned (now, if not given), so it is
+        safe to log and to send again: Intercom de-duplicates on name and ``created_at``.
+        """
+        raw = await self.with_raw_response.create_data_event(
+            event_name=event_name,
+            user_id=user_id,
+            id=id,
+            email=email,
+            created_at=created_at,
+            metadata=metadata,
+            request_options=request_options,
+        )
+        return raw.data
+
+    @overload
+    async def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: Literal[False] = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> DataEventList: ...
+
+    @overload
+    async def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: Literal[True],
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> DataEventSummary: ...
+
+    @overload
+    async def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: bool = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> DataEventList | DataEventSummary: ...
+
+    async def list_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        summary: bool = False,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> DataEventList | DataEventSummary:
+        """One page of a user's events (newest first), or with ``summary=True`` their counts.
+
+        Give exactly one of ``user_id``, ``email``, ``intercom_user_id``. Only events from
+        the last 90 days are listed; follow ``pages.next`` or use :meth:`iter_data_events`.
+        """
+        raw = await self.with_raw_response.list_data_events(
+            user_id=user_id,
+            email=email,
+            intercom_user_id=intercom_user_id,
+            summary=summary,
+            per_page=per_page,
+            request_options=request_options,
+        )
+        return raw.data
+
+    def iter_data_events(
+        self,
+        *,
+        user_id: str | None = None,
+        email: str | None = None,
+        intercom_user_id: str | None = None,
+        per_page: int | None = None,
+        request_options: RequestOptions | None = None,
+    ) -> AsyncIterator[DataEvent]:
+        """Every listed event of a user, following ``pages.next`` one page at a time.
+
+        Arguments are checked now; requests are made as the iterator is consumed.
+        """
+        first = operations.list_data_events(
+            self._config,
+            request_options,
+            user_id=user_id,
+            email=email,
+            intercom_user_id=intercom_user_id,
+            summary=False,
+            per_page=per_page,
+        )
+        return self._pages(first, request_options)
+
+    async def _pages(
+        self, call: Call[DataEventList | DataEventSummary] | None, options: RequestOptions | None
+    ) -> AsyncIterator[DataEvent]:
+        while call is not None:
+            page = (await self._executor.execute(call)).data
+            assert isinstance(page, DataEventList)
+            for event in page.events:
+                yield event
+            call = operations.next_page(self._config, page, options)
+
+    async def create_data_event_summaries(
+        self,
+        *,
+        user_id: str,
+        event_summaries: Sequence[EventSummary],
+        request_options: RequestOptions | None = None,
+    ) -> None:
+        """Record counts of events that happened elsewhere, per event name, for a user."""
+        await self.with_raw_response.create_data_event_summaries(
+            user_id=user_id, event_summaries=event_summaries, request_options=request_options
+        )
+
+    async def aclose(self) -> None:
+        """Close the connections (a session you passed in stays open: it is yours)."""
+        await self._executor.aclose()
+
+    close = aclose
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

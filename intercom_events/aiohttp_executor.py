@@ -1,0 +1,120 @@
+"""The async executor: sends a :class:`RequestSpec` with ``aiohttp`` and awaits between tries.
+
+Like the sync executor it decides nothing (see :mod:`~intercom_events.calls`): it owns the
+session's lifecycle and event-loop binding, puts bytes on the wire, and maps aiohttp's
+exceptions to the SDK's own. aiohttp is imported when the first request is made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.request
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+from .calls import Attempts, Call, RawResponse, connection_error
+from .config import Secret
+from .errors import APIConnectionError
+from .response import IntercomHttpResponse
+from .retry import Retry
+from .spec import Headers, RequestSpec
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["AiohttpExecutor"]
+
+T = TypeVar("T")
+POOL_SIZE = 64
+
+
+def proxy_for(base_url: str) -> str | None:
+    """The proxy the environment names for ``base_url`` (as requests would pick it)."""
+    parts = urlsplit(base_url)
+    proxies = urllib.request.getproxies()
+    if not proxies or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxies.get(parts.scheme) or proxies.get("all")
+
+
+class AiohttpExecutor:
+    """Runs calls on one ``aiohttp.ClientSession``: ours (made lazily) or the caller's."""
+
+    def __init__(
+        self, token: Secret, base_url: str, session: aiohttp.ClientSession | None = None
+    ) -> None:
+        self._token = token
+        self._base_url = base_url
+        self._session = session
+        self._owns_session = session is None
+        self._proxy: str | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    def _ready_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("this client is closed; make a new one")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise RuntimeError(
+                "this AsyncDataEventsClient belongs to the event loop it was first used in; "
+                "make one client per event loop"
+            )
+        if self._session is None:
+            import aiohttp
+
+            # trust_env=False: with True, aiohttp reads ~/.netrc and the proxy settings in a
+            # thread on every request; the proxy is read from the environment once instead.
+            self._proxy = proxy_for(self._base_url)
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=POOL_SIZE),
+                trust_env=False,
+            )
+        return self._session
+
+    async def execute(self, call: Call[T]) -> IntercomHttpResponse[T]:
+        """Send ``call`` until the core says it is done; its response, or its error."""
+        attempts = Attempts(call)
+        while True:
+            step = attempts.step(await self._send(call.spec))
+            if isinstance(step, Retry):
+                await asyncio.sleep(step.after)
+                continue
+            return step
+
+    async def _send(self, spec: RequestSpec) -> RawResponse | APIConnectionError:
+        session = self._ready_session()
+        import aiohttp
+        import yarl
+
+        headers = {**spec.headers, "Authorization": f"Bearer {self._token.reveal()}"}
+        options: dict[str, Any] = {"proxy": self._proxy} if self._owns_session else {}
+        try:
+            async with session.request(
+                spec.method,
+                yarl.URL(spec.url, encoded=True),
+                headers=headers,
+                data=spec.body,
+                timeout=aiohttp.ClientTimeout(total=spec.timeout),
+                allow_redirects=False,
+                **options,
+            ) as response:
+                body = await response.read()
+                return RawResponse(response.status, Headers(response.headers.items()), body)
+        except aiohttp.ConnectionTimeoutError as exc:
+            return connection_error(spec, exc, timeout=True, sent=False)
+        except TimeoutError as exc:
+            return connection_error(spec, exc, timeout=True, sent=True)
+        except aiohttp.ClientConnectorError as exc:
+            return connection_error(spec, exc, timeout=False, sent=False)
+        except (aiohttp.ClientError, OSError) as exc:
+            return connection_error(spec, exc, timeout=False, sent=True)
+
+    async def aclose(self) -> None:
+        """Close the session if it is ours; later calls raise ``RuntimeError``."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()

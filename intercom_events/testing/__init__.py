@@ -1,0 +1,14 @@
+"""A local fake of Intercom's Data Events API, served over real HTTP on 127.0.0.1.
+
+Use it in tests (``with FakeIntercom() as fake:`` or ``async with FakeIntercom() as fake:``),
+in demos, or standalone (``python -m intercom_events.testing --port 8000``). It copies Intercom's
+behaviour (bearer auth, version header, 202 with de-duplication, paging by ``pages.next``,
+summaries, 10-second rate-limit windows) and can inject faults: 5xx, 429, dropped connections,
+slow or non-JSON answers, redirects.
+"""
+
+from ._faults import FAULT_KINDS
+from ._server import FakeIntercom
+from ._store import RecordedRequest
+
+__all__ = ["FAULT_KINDS", "FakeIntercom", "RecordedRequest"]
