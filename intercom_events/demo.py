@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from .aio_client import AsyncDataEventsClient
 from .client import DataEventsClient
 from .models import Metadata, MonetaryAmount, RichLink
 from .testing import FakeIntercom
@@ -47,7 +49,7 @@ def run_demo(out: TextIO = sys.stdout) -> int:
                 event_name="signed-up", user_id="ada", created_at=START, metadata={"source": "demo"}
             )
             print(f"sync client: sent {sent + 1} events ({again.event_name!r} twice)", file=out)
-            print(f"Intercom stored {len(fake.events)}: the repeat was de-duplicated\n", file=out)
+            print(f"Intercom stored {len(fake.events)}: the repeat was de-duplicated", file=out)
             rows = []
             for user in USERS:
                 pages_before = sum(r.method == "GET" for r in fake.requests)
@@ -56,8 +58,28 @@ def run_demo(out: TextIO = sys.stdout) -> int:
                 summary = client.list_data_events(user_id=user, summary=True)
                 counts = ", ".join(f"{item.name} x{item.count}" for item in summary.events)
                 rows.append((user, str(len(listed)), str(pages), counts))
+            rows.append(asyncio.run(_async_part(fake.token, fake.url, out)))
+    print(file=out)
     _table(("user", "events", "pages", "summary (name x count)"), rows, out)
     return 0
+
+
+async def _async_part(token: str, url: str, out: TextIO) -> tuple[str, str, str, str]:
+    """The same API from asyncio: ten events in flight at once, then a summary."""
+    async with AsyncDataEventsClient(token=token, base_url=url) as client:
+        await asyncio.gather(
+            *(
+                client.create_data_event(
+                    event_name="viewed-page", email="ada@example.com", created_at=START + n
+                )
+                for n in range(10)
+            )
+        )
+        print("async client: sent 10 events concurrently for ada@example.com", file=out)
+        listed = [e async for e in client.iter_data_events(email="ada@example.com", per_page=50)]
+        summary = await client.list_data_events(email="ada@example.com", summary=True)
+    counts = ", ".join(f"{item.name} x{item.count}" for item in summary.events)
+    return ("ada (async)", str(len(listed)), "1", counts)
 
 
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
