@@ -17,6 +17,7 @@ from .base import ClientBase
 from .calls import Call
 from .config import ClientConfig, RequestOptions
 from .models import DataEvent, DataEventList, DataEventSummary, EventSummary, Metadata, Timestamp
+from .ratelimit import RateGate
 from .response import IntercomHttpResponse
 
 if TYPE_CHECKING:
@@ -145,8 +146,10 @@ class AsyncDataEventsClient(ClientBase["aiohttp.ClientSession"]):
     def _library(self) -> str:
         return f"aiohttp/{version('aiohttp')}"
 
-    def _setup(self, config: ClientConfig, session: aiohttp.ClientSession | None) -> None:
-        self._executor = AiohttpExecutor(config.token, config.base_url, session)
+    def _setup(
+        self, config: ClientConfig, gate: RateGate, session: aiohttp.ClientSession | None
+    ) -> None:
+        self._executor = AiohttpExecutor(config.token, gate, config.base_url, session)
         self.with_raw_response = AsyncRawDataEventsClient(config, self._executor)
 
     async def create_data_event(

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from .calls import Attempts, Call, RawResponse, connection_error
 from .config import Secret
 from .errors import APIConnectionError
+from .ratelimit import RateGate
 from .response import IntercomHttpResponse
 from .retry import Retry
 from .spec import Headers, RequestSpec
@@ -41,8 +42,13 @@ class AiohttpExecutor:
     """Runs calls on one ``aiohttp.ClientSession``: ours (made lazily) or the caller's."""
 
     def __init__(
-        self, token: Secret, base_url: str, session: aiohttp.ClientSession | None = None
+        self,
+        token: Secret,
+        gate: RateGate,
+        base_url: str,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
+        self.gate = gate
         self._token = token
         self._base_url = base_url
         self._session = session
@@ -76,9 +82,14 @@ class AiohttpExecutor:
 
     async def execute(self, call: Call[T]) -> IntercomHttpResponse[T]:
         """Send ``call`` until the core says it is done; its response, or its error."""
-        attempts = Attempts(call)
+        attempts = Attempts(call, self.gate)
         while True:
-            step = attempts.step(await self._send(call.spec))
+            if wait := attempts.wait_before_send():
+                await asyncio.sleep(wait)
+                continue
+            with attempts.sending():
+                outcome = await self._send(call.spec)
+            step = attempts.step(outcome)
             if isinstance(step, Retry):
                 await asyncio.sleep(step.after)
                 continue

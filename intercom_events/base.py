@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Generic, TypeVar
 
 from .config import ClientConfig, resolve_config
+from .ratelimit import RateGate, RateLimit
 from .retry import RetryPolicy
 
 __all__ = ["ClientBase"]
@@ -44,13 +45,14 @@ class ClientBase(Generic[SessionT]):
             allow_insecure_http=allow_insecure_http,
             library=self._library(),
         )
-        self._setup(self._config, session)
+        self._gate = RateGate()
+        self._setup(self._config, self._gate, session)
 
     def _library(self) -> str:
         """``name/version`` of the HTTP library, for the User-Agent."""
         raise NotImplementedError
 
-    def _setup(self, config: ClientConfig, session: SessionT | None) -> None:
+    def _setup(self, config: ClientConfig, gate: RateGate, session: SessionT | None) -> None:
         """Make the executor and the raw view."""
         raise NotImplementedError
 
@@ -58,6 +60,11 @@ class ClientBase(Generic[SessionT]):
     def base_url(self) -> str:
         """Where requests go, e.g. ``https://api.intercom.io``."""
         return self._config.base_url
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The rate-limit window the latest response reported (None before any did)."""
+        return self._gate.latest
 
     def __repr__(self) -> str:
         return (

@@ -2,9 +2,14 @@
 
 Executors drive :class:`Attempts` in a few lines::
 
-    attempts = Attempts(call)
+    attempts = Attempts(call, gate)
     while True:
-        step = attempts.step(send(call.spec))   # a RawResponse or an APIConnectionError
+        if wait := attempts.wait_before_send():  # the rate-limit window is spent
+            sleep(wait)
+            continue
+        with attempts.sending():
+            outcome = send(call.spec)           # a RawResponse or an APIConnectionError
+        step = attempts.step(outcome)
         if isinstance(step, Retry):
             sleep(step.after)
             continue
@@ -17,12 +22,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 import attrs
 
 from .errors import APIConnectionError, APITimeoutError
+from .ratelimit import RateGate
 from .response import IntercomHttpResponse, status_error
 from .retry import Retry, decide
 from .spec import Headers, RequestSpec
@@ -57,15 +64,30 @@ class Attempts(Generic[T]):
     def __init__(
         self,
         call: Call[T],
+        gate: RateGate,
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.call = call
+        self.gate = gate
         self.retries_taken = 0
         self._clock = clock
         self._monotonic = monotonic
         self._mark = monotonic()
+
+    def wait_before_send(self) -> float:
+        """Seconds to wait for the rate-limit window; 0 means send now (a slot is taken)."""
+        return self.gate.reserve(self._clock())
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """Wrap the send: if it is interrupted (cancelled, Ctrl-C), its gate slot is freed."""
+        try:
+            yield
+        except BaseException:
+            self.gate.record(None, self._clock())
+            raise
 
     def step(self, outcome: RawResponse | APIConnectionError) -> Retry | IntercomHttpResponse[T]:
         """``Retry(after)`` to go again, else the final response; raises the final error."""
@@ -73,6 +95,7 @@ class Attempts(Generic[T]):
         error = outcome if isinstance(outcome, APIConnectionError) else None
         response = outcome if isinstance(outcome, RawResponse) else None
         now = self._clock()
+        self.gate.record(response.headers if response else None, now)
         decision = decide(
             retry_class=spec.retry_class,
             retries_taken=self.retries_taken,

@@ -13,6 +13,7 @@ from .base import ClientBase
 from .calls import Call
 from .config import ClientConfig, RequestOptions
 from .models import DataEvent, DataEventList, DataEventSummary, EventSummary, Metadata, Timestamp
+from .ratelimit import RateGate
 from .requests_executor import RequestsExecutor
 from .response import IntercomHttpResponse
 
@@ -137,8 +138,10 @@ class DataEventsClient(ClientBase[requests.Session]):
     def _library(self) -> str:
         return f"requests/{requests.__version__}"
 
-    def _setup(self, config: ClientConfig, session: requests.Session | None) -> None:
-        self._executor = RequestsExecutor(config.token, session)
+    def _setup(
+        self, config: ClientConfig, gate: RateGate, session: requests.Session | None
+    ) -> None:
+        self._executor = RequestsExecutor(config.token, gate, session)
         self.with_raw_response = RawDataEventsClient(config, self._executor)
 
     def create_data_event(

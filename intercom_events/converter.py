@@ -110,6 +110,17 @@ def decode(model: type[T], status: int, body: bytes, expected_type: str | None =
         ) from exc
 
 
+def expect_no_content(status: int, body: bytes) -> None:
+    """An accepted write: the API sends an empty body (or JSON); HTML means a proxy answered."""
+    if body.strip():
+        try:
+            json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ResponseDecodeError(
+                "expected an empty body or JSON", status_code=status, body=body
+            ) from exc
+
+
 def decode_event_list(status: int, body: bytes) -> DataEventList:
     """An ``event.list`` page."""
     return decode(DataEventList, status, body, "event.list")

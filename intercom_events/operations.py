@@ -14,7 +14,7 @@ import attrs
 
 from .calls import Call
 from .config import UNSET, ClientConfig, RequestOptions
-from .converter import decode_event_list, decode_summary
+from .converter import decode_event_list, decode_summary, expect_no_content
 from .errors import IntercomError, InvalidEventError
 from .models import DataEvent, DataEventList, DataEventSummary, EventSummary
 from .retry import RetryClass
@@ -82,7 +82,12 @@ def create_data_event(
         event, now=time.time() if now is None else now, max_keys=config.metadata_max_keys
     )
     spec = _spec(config, options, "POST", f"{config.base_url}/events", body=body)
-    return Call(spec, lambda status, data: pinned)
+
+    def accepted(status: int, body: bytes) -> DataEvent:
+        expect_no_content(status, body)
+        return pinned
+
+    return Call(spec, accepted)
 
 
 def list_data_events(
@@ -159,4 +164,4 @@ def create_data_event_summaries(
         body=body,
         retry_class=RetryClass.UNLESS_APPLIED,
     )
-    return Call(spec, lambda status, data: None)
+    return Call(spec, expect_no_content)

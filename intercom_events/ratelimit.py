@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import attrs
 
+from .retry import reset_wait
 from .spec import Headers
 
-__all__ = ["RateLimit", "parse_rate_limit"]
+__all__ = ["RateGate", "RateLimit", "parse_rate_limit"]
 
 
 @attrs.frozen
@@ -38,3 +40,72 @@ def parse_rate_limit(headers: Headers) -> RateLimit | None:
         )
     except (KeyError, ValueError):
         return None
+
+
+WINDOW = 10.0
+"""Intercom splits each minute into 10-second windows."""
+MARGIN = 0.05
+"""Seconds added to a wait so the first request lands inside the new window."""
+
+
+PROBE_POLL = 0.01
+"""Seconds between looks while the first request learns whether there is a limit."""
+
+
+class RateGate:
+    """One client's view of its rate-limit window, shared by all its threads or tasks.
+
+    Each response's ``X-RateLimit-*`` headers update it; before each attempt an executor asks
+    :meth:`reserve` and sleeps for the answer. When the window's allowance is spent, callers
+    wait for the reset instead of firing into 429s. Requests in flight count against the
+    allowance, so concurrent callers do not overshoot it; until the first response says
+    whether there is a limit at all, one request goes at a time.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.latest: RateLimit | None = None
+        self._known = False  # has any response come back yet?
+        self._remaining: int | None = None  # None: no limit reported
+        self._reset_at = 0.0  # local clock
+        self._in_flight = 0
+
+    def reserve(self, now: float) -> float:
+        """0 and a slot taken, or the seconds to wait before asking again."""
+        with self._lock:
+            if not self._known and self._in_flight:
+                return PROBE_POLL
+            if self._remaining is not None and now >= self._reset_at:
+                self._roll_over(now)
+            if self._remaining is None or self._remaining > 0:
+                if self._remaining is not None:
+                    self._remaining -= 1
+                self._in_flight += 1
+                return 0.0
+            return self._reset_at - now + MARGIN
+
+    def record(self, headers: Headers | None, now: float) -> None:
+        """An attempt ended: with a response's headers, or None (no response)."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            if headers is None:
+                return
+            self._known = True
+            limit = parse_rate_limit(headers)
+            wait = reset_wait(headers, now) if limit else None
+            if limit is None or wait is None or wait > 6 * WINDOW:
+                return
+            self.latest = limit
+            reset_at = now + wait
+            fresh = max(0, limit.remaining - self._in_flight)
+            if self._remaining is not None and abs(reset_at - self._reset_at) <= 1:
+                self._remaining = min(self._remaining, fresh)  # same window: trust the lowest
+            else:
+                self._remaining, self._reset_at = fresh, reset_at
+
+    def _roll_over(self, now: float) -> None:
+        limit = self.latest.limit if self.latest else 0
+        while self._reset_at <= now:
+            self._reset_at += WINDOW
+        self._remaining = limit
+        self._in_flight = 0

@@ -17,6 +17,7 @@ import urllib3.exceptions
 from .calls import Attempts, Call, RawResponse, connection_error
 from .config import Secret
 from .errors import APIConnectionError
+from .ratelimit import RateGate
 from .response import IntercomHttpResponse
 from .retry import Retry
 from .spec import Headers, RequestSpec
@@ -59,7 +60,10 @@ def _refused(exc: requests.RequestException) -> bool:
 class RequestsExecutor:
     """Runs calls on one ``requests.Session``: ours (closed by :meth:`close`) or the caller's."""
 
-    def __init__(self, token: Secret, session: requests.Session | None = None) -> None:
+    def __init__(
+        self, token: Secret, gate: RateGate, session: requests.Session | None = None
+    ) -> None:
+        self.gate = gate
         self._owns_session = session is None
         self._session = session if session is not None else _new_session()
         self._auth = _BearerAuth(token)
@@ -68,9 +72,14 @@ class RequestsExecutor:
 
     def execute(self, call: Call[T]) -> IntercomHttpResponse[T]:
         """Send ``call`` until the core says it is done; its response, or its error."""
-        attempts = Attempts(call)
+        attempts = Attempts(call, self.gate)
         while True:
-            step = attempts.step(self._send(call.spec))
+            if wait := attempts.wait_before_send():
+                time.sleep(wait)
+                continue
+            with attempts.sending():
+                outcome = self._send(call.spec)
+            step = attempts.step(outcome)
             if isinstance(step, Retry):
                 time.sleep(step.after)
                 continue

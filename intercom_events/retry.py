@@ -15,7 +15,7 @@ import attrs
 from .errors import APIConnectionError, APITimeoutError
 from .spec import Headers
 
-__all__ = ["Retry", "RetryClass", "RetryPolicy", "decide", "hinted_wait"]
+__all__ = ["Retry", "RetryClass", "RetryPolicy", "decide", "hinted_wait", "reset_wait"]
 
 RETRYABLE_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 HINTED_STATUSES = frozenset({429, 503})
@@ -70,13 +70,18 @@ def hinted_wait(headers: Headers, now: float) -> float | None:
             moment = _http_date(retry_after)
             if moment is not None:
                 return max(0.0, moment - _server_now(headers, now))
+    return reset_wait(headers, now)
+
+
+def reset_wait(headers: Headers, now: float) -> float | None:
+    """Seconds until ``X-RateLimit-Reset``, measured against the response's ``Date``."""
     reset = headers.get("x-ratelimit-reset")
-    if reset is not None:
-        try:
-            return max(0.0, float(reset) - _server_now(headers, now))
-        except ValueError:
-            return None
-    return None
+    if reset is None:
+        return None
+    try:
+        return max(0.0, float(reset) - _server_now(headers, now))
+    except ValueError:
+        return None
 
 
 def _http_date(value: str) -> float | None:
