@@ -19,6 +19,7 @@ from .errors import (
     ErrorDetail,
     ForbiddenError,
     IntercomError,
+    IntercomEventWarning,
     InternalServerError,
     InvalidEventError,
     NotFoundError,
@@ -42,6 +43,7 @@ from .models import (
 from .ratelimit import RateLimit
 from .response import IntercomHttpResponse
 from .retry import RetryPolicy
+from .validation import flatten_metadata
 
 logging.getLogger("intercom_events").addHandler(logging.NullHandler())
 
@@ -64,6 +66,7 @@ __all__ = [
     "FailedEvent",
     "ForbiddenError",
     "IntercomError",
+    "IntercomEventWarning",
     "IntercomHttpResponse",
     "InternalServerError",
     "InvalidEventError",
@@ -80,4 +83,5 @@ __all__ = [
     "UnauthorizedError",
     "UnprocessableEntityError",
     "__version__",
+    "flatten_metadata",
 ]

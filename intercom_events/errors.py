@@ -21,6 +21,7 @@ __all__ = [
     "ErrorDetail",
     "ForbiddenError",
     "IntercomError",
+    "IntercomEventWarning",
     "InternalServerError",
     "InvalidEventError",
     "NotFoundError",
@@ -55,6 +56,10 @@ class InvalidEventError(IntercomError, ValueError):
         self.field = field
         self.rule = rule
         super().__init__(f"{field}: {rule}")
+
+
+class IntercomEventWarning(UserWarning):
+    """Input Intercom accepts but changes, such as an event name with ``.`` or ``$``."""
 
 
 class APIConnectionError(IntercomError):

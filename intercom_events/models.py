@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeAlias
 
 import attrs
@@ -85,6 +86,38 @@ def _currency_code(_: object, attribute: attrs.Attribute[str], value: str) -> No
         )
 
 
+_ZERO_DECIMALS = (
+    "BIF",
+    "CLP",
+    "DJF",
+    "GNF",
+    "ISK",
+    "JPY",
+    "KMF",
+    "KRW",
+    "PYG",
+    "RWF",
+    "UGX",
+    "UYI",
+    "VND",
+    "VUV",
+    "XAF",
+    "XOF",
+    "XPF",
+)
+_THREE_DECIMALS = (
+    "BHD",
+    "IQD",
+    "JOD",
+    "KWD",
+    "LYD",
+    "OMR",
+    "TND",
+)
+_MINOR_UNITS = {**dict.fromkeys(_ZERO_DECIMALS, 0), **dict.fromkeys(_THREE_DECIMALS, 3)}
+"""ISO 4217 currencies whose minor unit is not 1/100."""
+
+
 def _lower(value: str) -> str:
     return value.lower() if isinstance(value, str) else value
 
@@ -101,6 +134,32 @@ class MonetaryAmount:
         converter=_lower,
         validator=[_kind(str), _currency_code],
     )
+
+    @classmethod
+    def from_major(cls, amount: Decimal | str | int, currency: str) -> MonetaryAmount:
+        """From major units, exactly: ``from_major("349.99", "eur")`` is 34999 cents.
+
+        Uses the currency's ISO 4217 minor unit (JPY has none, KWD three); floats are refused,
+        since ``349.99`` as a float is not 349.99, and so are amounts with more decimals than
+        the currency has.
+        """
+        if isinstance(amount, float | bool) or not isinstance(amount, Decimal | str | int):
+            raise InvalidEventError(
+                "amount", f"must be a Decimal, str or int (not {type(amount).__name__})"
+            )
+        try:
+            major = Decimal(amount)
+        except ArithmeticError:
+            raise InvalidEventError("amount", f"is not a number: {amount!r}") from None
+        if not major.is_finite():
+            raise InvalidEventError("amount", f"must be finite, got {amount!r}")
+        code = currency.upper() if isinstance(currency, str) else currency
+        minor = major.scaleb(_MINOR_UNITS.get(code, 2))
+        if minor != minor.to_integral_value():
+            raise InvalidEventError(
+                "amount", f"{amount!r} has more decimals than {code} allows; round it first"
+            )
+        return cls(int(minor), currency)
 
 
 MetadataValue: TypeAlias = (

@@ -5,7 +5,6 @@ Both clients call these, so URLs, query encoding, headers and input checks exist
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlencode, urlsplit
@@ -19,7 +18,13 @@ from .errors import IntercomError, InvalidEventError
 from .models import DataEvent, DataEventList, DataEventSummary, EventSummary
 from .retry import RetryClass
 from .spec import Headers, RequestSpec
-from .validation import LIST_IDENTIFIERS, one_identifier, prepare_event, summaries_body
+from .validation import (
+    LIST_IDENTIFIERS,
+    json_body,
+    one_identifier,
+    prepare_event,
+    summaries_body,
+)
 
 __all__ = [
     "create_data_event",
@@ -38,7 +43,7 @@ def _spec(
     url: str,
     *,
     query: Mapping[str, str] | None = None,
-    body: object = None,
+    body: Mapping[str, object] | None = None,
     retry_class: RetryClass = RetryClass.IDEMPOTENT,
 ) -> RequestSpec:
     options = options or _NO_OPTIONS
@@ -56,7 +61,7 @@ def _spec(
         raise ValueError("set the token with token=..., not with an Authorization header")
     payload = None
     if body is not None:
-        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        payload = json_body(body)
         headers["Content-Type"] = "application/json"
     return RequestSpec(
         method=method,

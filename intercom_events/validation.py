@@ -6,18 +6,24 @@ and the rule. Both clients and every path (single create, bulk send) go through 
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import sys
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import attrs
 
-from .errors import InvalidEventError
+from .errors import IntercomEventWarning, InvalidEventError
 from .models import DataEvent, EventSummary, MonetaryAmount, RichLink
 
 __all__ = [
     "encode_metadata",
+    "flatten_metadata",
+    "json_body",
     "one_identifier",
     "prepare_event",
     "summaries_body",
@@ -33,7 +39,7 @@ def timestamp(field: str, value: object) -> int:
     if isinstance(value, datetime):
         if value.utcoffset() is None:
             raise InvalidEventError(field, "must be an aware datetime (naive ones are ambiguous)")
-        return math.floor(value.timestamp())
+        value = math.floor(value.timestamp())
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidEventError(
             field, f"must be int Unix seconds or an aware datetime, got {type(value).__name__}"
@@ -58,9 +64,16 @@ def one_identifier(given: Mapping[str, object], allowed: Sequence[str]) -> tuple
 
 
 def event_name(value: object) -> str:
-    """A non-empty event name."""
+    """A non-empty event name; warns when Intercom will store it under another name."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidEventError("event_name", f"must be a non-empty string, got {value!r}")
+    if "." in value or "$" in value:
+        stored = value.replace(".", "-").replace("$", "-")
+        warnings.warn(
+            f"Intercom stores event name {value!r} as {stored!r} ('.' and '$' become '-')",
+            IntercomEventWarning,
+            stacklevel=_callers_level(),
+        )
     return value
 
 
@@ -86,10 +99,50 @@ def _metadata_value(key: str, value: object) -> object:
         raise InvalidEventError(field, "None is not a metadata kind; leave the key out")
     if isinstance(value, list | tuple | set | frozenset):
         raise InvalidEventError(
-            field, "lists are not accepted by Intercom; flatten them into separate keys"
+            field,
+            "lists are refused by Intercom; flatten them into separate keys, "
+            "e.g. with intercom_events.flatten_metadata()",
         )
     kinds = "str, int, float, datetime, RichLink or MonetaryAmount"
     raise InvalidEventError(field, f"must be {kinds}, got {type(value).__name__}")
+
+
+def _callers_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside this package."""
+    package = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and os.path.dirname(frame.f_code.co_filename) == package:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def flatten_metadata(mapping: Mapping[str, Any], sep: str = "_") -> dict[str, Any]:
+    """Nested dicts and lists flattened into the flat keys Intercom accepts.
+
+    ``{"plan": {"name": "pro", "seats": 3}, "tags": ["a", "b"]}`` becomes
+    ``{"plan_name": "pro", "plan_seats": 3, "tags_0": "a", "tags_1": "b"}``. Rich links and
+    money (typed or as ``{url, value}`` / ``{amount, currency}`` dicts) stay whole.
+    """
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping) and set(value) not in _TYPED_SHAPES:
+            for key, item in value.items():
+                walk(f"{prefix}{sep}{key}" if prefix else str(key), item)
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                walk(f"{prefix}{sep}{index}" if prefix else str(index), item)
+        else:
+            if prefix in flat:
+                raise InvalidEventError("metadata", f"flattening makes the key {prefix!r} twice")
+            flat[prefix] = value
+
+    for key, value in mapping.items():
+        walk(str(key), value)
+    return flat
+
+
+_TYPED_SHAPES = ({"url", "value"}, {"amount", "currency"})
 
 
 def _typed_mapping(field: str, value: Mapping[Any, Any]) -> RichLink | MonetaryAmount:
@@ -104,7 +157,7 @@ def _typed_mapping(field: str, value: Mapping[Any, Any]) -> RichLink | MonetaryA
     raise InvalidEventError(
         field,
         "nested objects are refused by Intercom (only {url, value} and {amount, currency}); "
-        "flatten them into separate keys",
+        "flatten them into separate keys, e.g. with intercom_events.flatten_metadata()",
     )
 
 
@@ -177,3 +230,16 @@ def summaries_body(user_id: object, summaries: Sequence[EventSummary]) -> dict[s
             }
         )
     return {"user_id": user_id, "event_summaries": items[0] if len(items) == 1 else items}
+
+
+def json_body(body: Mapping[str, object]) -> bytes:
+    """UTF-8 JSON; text that cannot be UTF-8 (a lone surrogate) is refused, naming its field."""
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        for name, value in body.items():
+            try:
+                json.dumps({name: value}, ensure_ascii=False).encode()
+            except UnicodeEncodeError:
+                raise InvalidEventError(name, "contains text that is not valid Unicode") from None
+        raise  # pragma: no cover - some field above always fails

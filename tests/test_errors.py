@@ -194,7 +194,7 @@ async def test_pages_next_to_another_origin_is_refused(api_kind: str, fake: Fake
 async def test_token_never_appears_in_reprs_errors_or_logs(
     api_kind: str, fake: FakeIntercom, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="intercom_events")
+    caplog.set_level(logging.DEBUG)  # every logger: ours, urllib3's, aiohttp's, asyncio's
     client = make_client(api_kind, token=TOKEN, base_url=fake.url, max_retries=1)
     fake.inject("500", first=1)
     texts = [repr(client.client), str(client.client), repr(client.client.with_raw_response)]
