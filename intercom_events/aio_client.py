@@ -6,7 +6,8 @@ aiohttp is not imported here: the executor imports it when the first request is 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
 from importlib.metadata import version
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self, overload
@@ -14,9 +15,18 @@ from typing import TYPE_CHECKING, Literal, Self, overload
 from . import operations
 from .aiohttp_executor import AiohttpExecutor
 from .base import ClientBase
+from .bulk import BulkTally, OnResult, check_concurrency
 from .calls import Call
 from .config import ClientConfig, RequestOptions
-from .models import DataEvent, DataEventList, DataEventSummary, EventSummary, Metadata, Timestamp
+from .models import (
+    BulkResult,
+    DataEvent,
+    DataEventList,
+    DataEventSummary,
+    EventSummary,
+    Metadata,
+    Timestamp,
+)
 from .ratelimit import RateGate
 from .response import IntercomHttpResponse
 
@@ -58,7 +68,7 @@ class AsyncRawDataEventsClient:
             metadata=metadata,
         )
         return await self._executor.execute(
-            operations.create_data_event(self._config, event, request_options)
+            operations.create_data_event(self._config, event, request_options)[1]
         )
 
     @overload
@@ -286,6 +296,61 @@ class AsyncDataEventsClient(ClientBase["aiohttp.ClientSession"]):
             user_id=user_id, event_summaries=event_summaries, request_options=request_options
         )
 
+    async def send_data_events(
+        self,
+        events: Iterable[DataEvent] | AsyncIterable[DataEvent],
+        *,
+        concurrency: int = 16,
+        progress: bool = False,
+        on_result: OnResult | None = None,
+    ) -> BulkResult:
+        """Send many events with up to ``concurrency`` requests in flight, reading lazily.
+
+        Every event read ends up accepted or in ``failed`` with its error (invalid ones too,
+        without stopping the rest); ``on_result(event, error_or_None)`` is called for each in
+        the loop. On cancellation the exception propagates after every finished event and
+        every in-flight one (as failed, safe to resend) has been reported; unread events stay
+        in your iterator.
+        """
+        limit = check_concurrency(concurrency)
+        tally = BulkTally(self._config, on_result=on_result, progress=progress, events=events)
+        pending: dict[asyncio.Task[Exception | None], DataEvent] = {}
+        source = _aiter(events)
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(pending) < limit:
+                    try:
+                        item = await anext(source)
+                    except StopAsyncIteration:
+                        exhausted = True
+                        break
+                    if prepared := tally.prepare(item):
+                        pending[asyncio.ensure_future(self._attempt(prepared[1]))] = prepared[0]
+                if not pending:
+                    break
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    tally.report(pending.pop(task), task.result())
+        except BaseException:
+            for task in [t for t in pending if t.done() and not t.cancelled()]:
+                tally.report(pending.pop(task), task.result())
+            for task in pending:
+                task.cancel()
+            tally.interrupted(pending.values())
+            tally.result()
+            raise
+        finally:
+            await source.aclose()
+        return tally.result()
+
+    async def _attempt(self, call: Call[DataEvent]) -> Exception | None:
+        try:
+            await self._executor.execute(call)
+        except Exception as error:
+            return error
+        return None
+
     async def aclose(self) -> None:
         """Close the connections (a session you passed in stays open: it is yours)."""
         await self._executor.aclose()
@@ -302,3 +367,15 @@ class AsyncDataEventsClient(ClientBase["aiohttp.ClientSession"]):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+async def _aiter(
+    events: Iterable[DataEvent] | AsyncIterable[DataEvent],
+) -> AsyncGenerator[DataEvent, None]:
+    """Iterate a sync or async iterable, one item at a time."""
+    if isinstance(events, AsyncIterable):
+        async for event in events:
+            yield event
+    else:
+        for event in events:
+            yield event

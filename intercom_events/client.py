@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import Literal, Self, overload
 
@@ -10,14 +11,25 @@ import requests
 
 from . import operations
 from .base import ClientBase
+from .bulk import BulkTally, OnResult, check_concurrency
 from .calls import Call
 from .config import ClientConfig, RequestOptions
-from .models import DataEvent, DataEventList, DataEventSummary, EventSummary, Metadata, Timestamp
+from .models import (
+    BulkResult,
+    DataEvent,
+    DataEventList,
+    DataEventSummary,
+    EventSummary,
+    Metadata,
+    Timestamp,
+)
 from .ratelimit import RateGate
 from .requests_executor import RequestsExecutor
 from .response import IntercomHttpResponse
 
 __all__ = ["DataEventsClient", "RawDataEventsClient"]
+
+_END = object()
 
 
 class RawDataEventsClient:
@@ -52,7 +64,7 @@ class RawDataEventsClient:
             metadata=metadata,
         )
         return self._executor.execute(
-            operations.create_data_event(self._config, event, request_options)
+            operations.create_data_event(self._config, event, request_options)[1]
         )
 
     @overload
@@ -274,6 +286,55 @@ class DataEventsClient(ClientBase[requests.Session]):
         self.with_raw_response.create_data_event_summaries(
             user_id=user_id, event_summaries=event_summaries, request_options=request_options
         )
+
+    def send_data_events(
+        self,
+        events: Iterable[DataEvent],
+        *,
+        concurrency: int = 16,
+        progress: bool = False,
+        on_result: OnResult | None = None,
+    ) -> BulkResult:
+        """Send many events, ``concurrency`` at a time, reading ``events`` lazily.
+
+        Every event read ends up accepted or in ``failed`` with its error (invalid ones too,
+        without stopping the rest); ``on_result(event, error_or_None)`` is called for each in
+        this thread. On Ctrl-C the exception propagates after every finished event and every
+        in-flight one (as failed, safe to resend) has been reported; unread events stay in
+        your iterator.
+        """
+        workers = check_concurrency(concurrency)
+        tally = BulkTally(self._config, on_result=on_result, progress=progress, events=events)
+        self._executor.grow_pool(workers)
+        pending: dict[Future[Exception | None], DataEvent] = {}
+        source = iter(events)
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="intercom-events")
+        try:
+            while True:
+                while len(pending) < workers and (item := next(source, _END)) is not _END:
+                    if prepared := tally.prepare(item):
+                        pending[pool.submit(self._attempt, prepared[1])] = prepared[0]
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    tally.report(pending.pop(future), future.result())
+        except BaseException:
+            for future in [f for f in pending if f.done()]:
+                tally.report(pending.pop(future), future.result())
+            tally.interrupted(pending.values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            tally.result()
+            raise
+        pool.shutdown()
+        return tally.result()
+
+    def _attempt(self, call: Call[DataEvent]) -> Exception | None:
+        try:
+            self._executor.execute(call)
+        except Exception as error:
+            return error
+        return None
 
     def close(self) -> None:
         """Release the connections (a session you passed in stays open: it is yours)."""

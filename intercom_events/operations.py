@@ -81,8 +81,9 @@ def create_data_event(
     options: RequestOptions | None = None,
     *,
     now: float | None = None,
-) -> Call[DataEvent]:
-    """``POST /events``; decodes to the event as sent, ``created_at`` pinned once here."""
+) -> tuple[DataEvent, Call[DataEvent]]:
+    """``POST /events``: the event as it will be sent (``created_at`` pinned once, here) and
+    the call, which decodes to that event."""
     pinned, body = prepare_event(
         event, now=time.time() if now is None else now, max_keys=config.metadata_max_keys
     )
@@ -92,7 +93,7 @@ def create_data_event(
         expect_no_content(status, body)
         return pinned
 
-    return Call(spec, accepted)
+    return pinned, Call(spec, accepted)
 
 
 def list_data_events(

@@ -42,12 +42,13 @@ class _BearerAuth(requests.auth.AuthBase):
         return "_BearerAuth(token='********')"
 
 
-def _new_session() -> requests.Session:
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+def _mount(session: requests.Session, pool_size: int) -> None:
+    old = session.adapters.get("https://")
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    return session
+    if old is not None:
+        old.close()
 
 
 def _refused(exc: requests.RequestException) -> bool:
@@ -65,7 +66,10 @@ class RequestsExecutor:
     ) -> None:
         self.gate = gate
         self._owns_session = session is None
-        self._session = session if session is not None else _new_session()
+        self._session = session if session is not None else requests.Session()
+        self._pool_size = POOL_SIZE
+        if self._owns_session:
+            _mount(self._session, POOL_SIZE)
         self._auth = _BearerAuth(token)
         self._closed = False
         self._lock = threading.Lock()
@@ -105,6 +109,12 @@ class RequestsExecutor:
         except requests.RequestException as exc:
             return connection_error(spec, exc, timeout=False, sent=not _refused(exc))
         return RawResponse(response.status_code, Headers(response.headers), response.content)
+
+    def grow_pool(self, size: int) -> None:
+        """Make our session's connection pool hold at least ``size`` connections."""
+        if self._owns_session and size > self._pool_size:
+            _mount(self._session, size)
+            self._pool_size = size
 
     def close(self) -> None:
         """Close the session if it is ours; later calls raise ``RuntimeError``."""

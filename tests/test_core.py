@@ -85,7 +85,7 @@ def test_core_imports_no_http_library_or_asyncio(module: str) -> None:
 
 def test_create_spec_is_complete_and_immutable() -> None:
     event = DataEvent("placed-order", user_id="314159", metadata={"n": 1.5})
-    call = operations.create_data_event(CONFIG, event, now=1700000000.9)
+    _, call = operations.create_data_event(CONFIG, event, now=1700000000.9)
     spec = call.spec
     assert (spec.method, spec.url) == ("POST", "https://api.intercom.io/events")
     assert json.loads(spec.body or b"") == {
@@ -105,7 +105,7 @@ def test_create_spec_is_complete_and_immutable() -> None:
 
 def test_request_options_override_per_call() -> None:
     options = RequestOptions(timeout=None, max_retries=0, retry_policy=RetryPolicy(base=0.1))
-    spec = operations.create_data_event(CONFIG, DataEvent("e", id="1"), options, now=1).spec
+    spec = operations.create_data_event(CONFIG, DataEvent("e", id="1"), options, now=1)[1].spec
     assert (spec.timeout, spec.max_retries, spec.retry_policy.base) == (None, 0, 0.1)
     with pytest.raises(ValueError, match="Authorization"):
         operations.create_data_event(
@@ -185,7 +185,7 @@ def test_metadata_kinds_and_refusals() -> None:
             "money": MonetaryAmount(100, "USD"),
         },
     )
-    body = json.loads(operations.create_data_event(CONFIG, event, now=1).spec.body or b"")
+    body = json.loads(operations.create_data_event(CONFIG, event, now=1)[1].spec.body or b"")
     assert body["metadata"] == {
         "s": "x",
         "i": 3,
@@ -216,8 +216,8 @@ def test_too_many_metadata_keys_names_the_dropped_ones() -> None:
     with pytest.raises(InvalidEventError, match=r"\['k10', 'k11'\]"):
         operations.create_data_event(CONFIG, DataEvent("e", id="1", metadata=metadata), now=1)
     loose = resolve_config(**{**_config_kwargs(), "metadata_max_keys": None})
-    body = operations.create_data_event(loose, DataEvent("e", id="1", metadata=metadata), now=1)
-    assert len(json.loads(body.spec.body or b"")["metadata"]) == 12
+    _, call = operations.create_data_event(loose, DataEvent("e", id="1", metadata=metadata), now=1)
+    assert len(json.loads(call.spec.body or b"")["metadata"]) == 12
 
 
 def test_intercom_user_id_is_refused_on_create() -> None:
