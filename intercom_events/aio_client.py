@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
 from importlib.metadata import version
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, Self, overload
+from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 from . import operations
 from .aiohttp_executor import AiohttpExecutor
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import aiohttp
 
 __all__ = ["AsyncDataEventsClient", "AsyncRawDataEventsClient"]
+
+_END: Any = object()
 
 
 class AsyncRawDataEventsClient:
@@ -312,32 +314,35 @@ class AsyncDataEventsClient(ClientBase["aiohttp.ClientSession"]):
         every in-flight one (as failed, safe to resend) has been reported; unread events stay
         in your iterator.
         """
-        limit = check_concurrency(concurrency)
+        workers = check_concurrency(concurrency)
         tally = BulkTally(self._config, on_result=on_result, progress=progress, events=events)
-        pending: dict[asyncio.Task[Exception | None], DataEvent] = {}
         source = _aiter(events)
-        exhausted = False
-        try:
+        reading = asyncio.Lock()
+
+        async def work() -> None:
             while True:
-                while not exhausted and len(pending) < limit:
-                    try:
-                        item = await anext(source)
-                    except StopAsyncIteration:
-                        exhausted = True
-                        break
-                    if prepared := tally.prepare(item):
-                        pending[asyncio.ensure_future(self._attempt(prepared[1]))] = prepared[0]
-                if not pending:
-                    break
-                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
-                    tally.report(pending.pop(task), task.result())
+                async with reading:
+                    item = await anext(source, _END)
+                    if item is _END:
+                        return
+                    prepared = tally.prepare(item)
+                if prepared is None:
+                    continue
+                event, call = prepared
+                try:
+                    error = await self._attempt(call)
+                except BaseException:
+                    tally.interrupted([event])
+                    raise
+                tally.report(event, error)
+
+        tasks = [asyncio.ensure_future(work()) for _ in range(workers)]
+        try:
+            await asyncio.gather(*tasks)
         except BaseException:
-            for task in [t for t in pending if t.done() and not t.cancelled()]:
-                tally.report(pending.pop(task), task.result())
-            for task in pending:
+            for task in tasks:
                 task.cancel()
-            tally.interrupted(pending.values())
+            await asyncio.gather(*tasks, return_exceptions=True)
             tally.result()
             raise
         finally:

@@ -8,6 +8,7 @@ exceptions to the SDK's own. aiohttp is imported when the first request is made.
 from __future__ import annotations
 
 import asyncio
+import functools
 import urllib.request
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -38,6 +39,13 @@ def proxy_for(base_url: str) -> str | None:
     return proxies.get(parts.scheme) or proxies.get("all")
 
 
+@functools.lru_cache(maxsize=8)
+def _timeout(total: float | None) -> aiohttp.ClientTimeout:
+    import aiohttp
+
+    return aiohttp.ClientTimeout(total=total)
+
+
 class AiohttpExecutor:
     """Runs calls on one ``aiohttp.ClientSession``: ours (made lazily) or the caller's."""
 
@@ -56,6 +64,8 @@ class AiohttpExecutor:
         self._proxy: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._headers_for: Headers | None = None
+        self._headers: dict[str, str] = {}
 
     def _ready_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -100,15 +110,14 @@ class AiohttpExecutor:
         import aiohttp
         import yarl
 
-        headers = {**spec.headers, "Authorization": f"Bearer {self._token.reveal()}"}
         options: dict[str, Any] = {"proxy": self._proxy} if self._owns_session else {}
         try:
             async with session.request(
                 spec.method,
                 yarl.URL(spec.url, encoded=True),
-                headers=headers,
+                headers=self._with_token(spec.headers),
                 data=spec.body,
-                timeout=aiohttp.ClientTimeout(total=spec.timeout),
+                timeout=_timeout(spec.timeout),
                 allow_redirects=False,
                 **options,
             ) as response:
@@ -122,6 +131,13 @@ class AiohttpExecutor:
             return connection_error(spec, exc, timeout=False, sent=False)
         except (aiohttp.ClientError, OSError) as exc:
             return connection_error(spec, exc, timeout=False, sent=True)
+
+    def _with_token(self, headers: Headers) -> dict[str, str]:
+        """The spec's headers plus Authorization; specs of one client share their headers."""
+        if headers is not self._headers_for:
+            self._headers_for = headers
+            self._headers = {**headers, "Authorization": f"Bearer {self._token.reveal()}"}
+        return self._headers
 
     async def aclose(self) -> None:
         """Close the session if it is ours; later calls raise ``RuntimeError``."""

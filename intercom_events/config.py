@@ -6,6 +6,7 @@ environment then, not at import); :class:`RequestOptions` overrides parts of it 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import platform
@@ -20,8 +21,17 @@ import attrs
 from ._version import __version__
 from .errors import IntercomError
 from .retry import RetryPolicy
+from .spec import Headers
 
-__all__ = ["REGIONS", "UNSET", "ClientConfig", "RequestOptions", "Secret", "resolve_config"]
+__all__ = [
+    "REGIONS",
+    "UNSET",
+    "ClientConfig",
+    "RequestOptions",
+    "Secret",
+    "no_authorization",
+    "resolve_config",
+]
 
 REGIONS: Final = {
     "us": "https://api.intercom.io",
@@ -86,7 +96,7 @@ class RequestOptions:
     additional_query_parameters: Mapping[str, str] = attrs.field(factory=dict)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)
 class ClientConfig:
     """A client's resolved settings; shared by both clients, read by the request builders."""
 
@@ -99,6 +109,28 @@ class ClientConfig:
     metadata_max_keys: int | None
     headers: Mapping[str, str]
     user_agent: str
+
+    @functools.cached_property
+    def plain_headers(self) -> Headers:
+        """The headers of a request without a body (the token is added by the executor)."""
+        headers = {
+            "Accept": "application/json",
+            "Intercom-Version": self.intercom_version,
+            "User-Agent": self.user_agent,
+            **self.headers,
+        }
+        no_authorization(headers)
+        return Headers(headers)
+
+    @functools.cached_property
+    def json_headers(self) -> Headers:
+        """The headers of a request with a JSON body."""
+        return Headers({**self.plain_headers, "Content-Type": "application/json"})
+
+
+def no_authorization(headers: Mapping[str, str]) -> None:
+    if any(name.lower() == "authorization" for name in headers):
+        raise ValueError("set the token with token=..., not with an Authorization header")
 
 
 def _is_loopback(host: str) -> bool:
@@ -177,7 +209,7 @@ def resolve_config(
         raise ValueError(
             f"metadata_max_keys must be an int >= 1 or None, got {metadata_max_keys!r}"
         )
-    return ClientConfig(
+    config = ClientConfig(
         token=read_token(token),
         base_url=check_base_url(base_url, allow_insecure_http=allow_insecure_http),
         intercom_version=intercom_version,
@@ -188,3 +220,5 @@ def resolve_config(
         headers=dict(headers or {}),
         user_agent=user_agent(library),
     )
+    config.plain_headers  # noqa: B018 - checks the extra headers now, at construction
+    return config

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import attrs
 
 from .calls import Call
-from .config import UNSET, ClientConfig, RequestOptions
+from .config import UNSET, ClientConfig, RequestOptions, no_authorization
 from .converter import decode_event_list, decode_summary, expect_no_content
 from .errors import IntercomError, InvalidEventError
 from .models import DataEvent, DataEventList, DataEventSummary, EventSummary
@@ -50,23 +50,15 @@ def _spec(
     params = {**(query or {}), **options.additional_query_parameters}
     if params:
         url = f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(params, quote_via=quote)}"
-    headers = {
-        "Accept": "application/json",
-        "Intercom-Version": config.intercom_version,
-        "User-Agent": config.user_agent,
-        **config.headers,
-        **options.additional_headers,
-    }
-    if any(name.lower() == "authorization" for name in headers):
-        raise ValueError("set the token with token=..., not with an Authorization header")
-    payload = None
-    if body is not None:
-        payload = json_body(body)
-        headers["Content-Type"] = "application/json"
+    payload = None if body is None else json_body(body)
+    headers = config.json_headers if payload is not None else config.plain_headers
+    if options.additional_headers:
+        no_authorization(options.additional_headers)
+        headers = Headers({**headers, **options.additional_headers})
     return RequestSpec(
         method=method,
         url=url,
-        headers=Headers(headers),
+        headers=headers,
         body=payload,
         timeout=config.timeout if options.timeout is UNSET else options.timeout,
         max_retries=config.max_retries if options.max_retries is UNSET else options.max_retries,

@@ -96,7 +96,7 @@ class RequestsExecutor:
             response = self._session.request(
                 spec.method,
                 spec.url,
-                headers=dict(spec.headers),
+                headers=spec.headers,
                 data=spec.body,
                 auth=self._auth,
                 timeout=spec.timeout,

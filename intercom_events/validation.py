@@ -91,10 +91,12 @@ def _metadata_value(key: str, value: object) -> object:
         return value
     if isinstance(value, datetime):
         return timestamp(field, value)
-    if isinstance(value, RichLink | MonetaryAmount):
-        return attrs.asdict(value)
     if isinstance(value, Mapping):
-        return attrs.asdict(_typed_mapping(field, value))
+        value = _typed_mapping(field, value)
+    if isinstance(value, RichLink):
+        return {"url": value.url, "value": value.value}
+    if isinstance(value, MonetaryAmount):
+        return {"amount": value.amount, "currency": value.currency}
     if value is None:
         raise InvalidEventError(field, "None is not a metadata kind; leave the key out")
     if isinstance(value, list | tuple | set | frozenset):
@@ -193,13 +195,16 @@ def prepare_event(
         raise InvalidEventError(
             "intercom_user_id", "is not accepted when creating events; use id, user_id or email"
         )
-    ident, value = one_identifier(attrs.asdict(event, recurse=False), CREATE_IDENTIFIERS)
+    given = {"user_id": event.user_id, "id": event.id, "email": event.email}
+    ident, value = one_identifier(given, CREATE_IDENTIFIERS)
     created_at = math.floor(now) if event.created_at is None else event.created_at
     pinned = timestamp("created_at", created_at)
     body: dict[str, object] = {"event_name": name, "created_at": pinned, ident: value}
     if event.metadata is not None:
         body["metadata"] = encode_metadata(event.metadata, max_keys)
-    return attrs.evolve(event, created_at=pinned), body
+    if event.created_at is not pinned:
+        event = attrs.evolve(event, created_at=pinned)
+    return event, body
 
 
 def summaries_body(user_id: object, summaries: Sequence[EventSummary]) -> dict[str, object]:
