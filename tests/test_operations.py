@@ -264,3 +264,42 @@ async def test_intercom_version_is_configurable(api_kind: str, fake: FakeInterco
     await client.close()
     assert fake.requests[0].headers["Intercom-Version"] == "Preview"
     assert fake.requests[0].headers["X-App"] == "demo"
+
+
+async def test_iter_reads_one_page_at_a_time(api_kind: str, fake: FakeIntercom) -> None:
+    import requests
+
+    fake.add_user(user_id="many")
+    with requests.Session() as session:  # fill the fake directly: 600 events
+        for n in range(600):
+            session.post(
+                f"{fake.url}/events",
+                json={"event_name": "e", "created_at": n, "user_id": "many"},
+                headers={"Authorization": f"Bearer {fake.token}"},
+                timeout=5,
+            ).raise_for_status()
+    from .conftest import make_client
+
+    client = make_client(api_kind, token=fake.token, base_url=fake.url)
+    pages_before = len(fake.requests)
+    iterator = client.client.iter_data_events(user_id="many", per_page=50)
+    taken = []
+    if api_kind == "sync":
+        for event in iterator:
+            taken.append(event)
+            if len(taken) == 60:
+                break
+        assert len(fake.requests) - pages_before == 2  # one page at a time, on demand
+        rest = sum(1 for _ in iterator)
+    else:
+        async for event in iterator:
+            taken.append(event)
+            if len(taken) == 60:
+                break
+        assert len(fake.requests) - pages_before == 2  # one page at a time, on demand
+        rest = 0
+        async for _ in iterator:
+            rest += 1
+    await client.close()
+    assert len(fake.requests) - pages_before == 12
+    assert len(taken) + rest == 600
