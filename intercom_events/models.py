@@ -7,7 +7,7 @@ Validators here check types and the value rules that make an object meaningful o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeAlias
@@ -210,11 +210,22 @@ class DataEventList:
     pages: Pages | None = None
     type: str | None = "event.list"
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[DataEvent]:
         return iter(self.events)
 
     def __len__(self) -> int:
         return len(self.events)
+
+    def _repr_html_(self) -> str:
+        from .notebook import event_list_html
+
+        return event_list_html(self)
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame``, one row per event (needs pandas)."""
+        from .notebook import event_list_frame
+
+        return event_list_frame(self)
 
 
 @attrs.frozen(repr=False)
@@ -242,11 +253,22 @@ class DataEventSummary:
 
     __repr__ = _compact_repr
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[DataEventSummaryItem]:
         return iter(self.events)
 
     def __len__(self) -> int:
         return len(self.events)
+
+    def _repr_html_(self) -> str:
+        from .notebook import summary_html
+
+        return summary_html(self)
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame``, one row per event name (needs pandas)."""
+        from .notebook import summary_frame
+
+        return summary_frame(self)
 
 
 def _count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -284,3 +306,8 @@ class BulkResult:
     total: int
     accepted: int
     failed: list[FailedEvent] = attrs.Factory(list)
+
+    def _repr_html_(self) -> str:
+        from .notebook import bulk_html
+
+        return bulk_html(self)
