@@ -11,7 +11,7 @@ from pathlib import Path
 import nox
 
 SUPPORTED = ("3.11", "3.12", "3.13", "3.14")
-nox.options.sessions = ["lint", "typecheck", "tests", "demo"]
+nox.options.sessions = ["lint", "typecheck", "tests", "docs", "demo"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -62,6 +62,14 @@ def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
     session.install("-e", ".", "mypy>=1.10", "types-requests", "pytest")
     session.run("mypy", "--strict", "intercom_events")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site, built strictly (broken links and references fail)."""
+    session.install("-e", ".", "mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26")
+    site = session.create_tmp()
+    session.run("mkdocs", "build", "--strict", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session

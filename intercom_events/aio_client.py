@@ -319,22 +319,29 @@ class AsyncDataEventsClient(ClientBase["aiohttp.ClientSession"]):
         source = _aiter(events)
         reading = asyncio.Lock()
 
+        stopping = False
+
         async def work() -> None:
-            while True:
-                async with reading:
-                    item = await anext(source, _END)
-                    if item is _END:
-                        return
-                    prepared = tally.prepare(item)
-                if prepared is None:
-                    continue
-                event, call = prepared
-                try:
-                    error = await self._attempt(call)
-                except BaseException:
-                    tally.interrupted([event])
-                    raise
-                tally.report(event, error)
+            nonlocal stopping
+            try:
+                while True:
+                    async with reading:
+                        item = _END if stopping else await anext(source, _END)
+                        if item is _END:
+                            return
+                        prepared = tally.prepare(item)
+                    if prepared is None:
+                        continue
+                    event, call = prepared
+                    try:
+                        error = await self._attempt(call)
+                    except BaseException:
+                        tally.interrupted([event])
+                        raise
+                    tally.report(event, error)
+            except BaseException:
+                stopping = True  # the other workers read no more
+                raise
 
         tasks = [asyncio.ensure_future(work()) for _ in range(workers)]
         try:

@@ -189,7 +189,13 @@ def resolve_config(
     allow_insecure_http: bool,
     library: str,
 ) -> ClientConfig:
-    """Check and settle a client's constructor arguments, in one place for both clients."""
+    """Check and settle a client's constructor arguments, in one place for both clients.
+
+    ``base_url=None`` means ``INTERCOM_BASE_URL`` if set (to point code you do not control at
+    a test server), else the region's host.
+    """
+    if base_url is None:
+        base_url = os.environ.get("INTERCOM_BASE_URL") or None
     if base_url is None:
         if region not in REGIONS:
             raise ValueError(f"region must be one of {sorted(REGIONS)}, got {region!r}")

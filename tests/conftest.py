@@ -18,6 +18,13 @@ from intercom_events.testing import FakeIntercom
 TOKEN = "sk-test-0123456789-canary"
 
 
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see a developer's real Intercom settings."""
+    for name in ("INTERCOM_ACCESS_TOKEN", "INTERCOM_API_KEY", "INTERCOM_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeIntercom]:
     with FakeIntercom(token=TOKEN) as server:

@@ -284,6 +284,18 @@ def test_bad_configuration_is_refused(change: dict[str, object], words: str) -> 
         resolve_config(**{**_config_kwargs(), **change})  # type: ignore[arg-type]
 
 
+def test_base_url_comes_from_the_environment_when_not_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("INTERCOM_BASE_URL", "http://127.0.0.1:9999/")
+    assert resolve_config(**_config_kwargs()).base_url == "http://127.0.0.1:9999"  # type: ignore[arg-type]
+    explicit = {**_config_kwargs(), "base_url": "https://api.eu.intercom.io"}
+    assert resolve_config(**explicit).base_url == "https://api.eu.intercom.io"  # type: ignore[arg-type]
+    monkeypatch.setenv("INTERCOM_BASE_URL", "http://example.com")
+    with pytest.raises(ValueError, match="plain http"):
+        resolve_config(**_config_kwargs())  # type: ignore[arg-type]
+
+
 def test_token_comes_from_the_environment_at_construction(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
