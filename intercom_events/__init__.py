@@ -7,8 +7,8 @@ asyncio (on aiohttp, imported only when first used). See the README for a tour.
 import logging
 
 from ._version import __version__
-from .aio_client import AsyncDataEventsClient, AsyncRawDataEventsClient
-from .client import DataEventsClient, RawDataEventsClient
+from .aio_client import AsyncDataEventsClient
+from .client import DataEventsClient
 from .config import RequestOptions
 from .errors import (
     APIConnectionError,
@@ -41,6 +41,7 @@ from .models import (
     RichLink,
 )
 from .ratelimit import RateLimit
+from .raw import AsyncRawDataEventsClient, RawDataEventsClient
 from .response import IntercomHttpResponse
 from .retry import RetryPolicy
 from .validation import flatten_metadata

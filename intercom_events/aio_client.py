@@ -28,121 +28,14 @@ from .models import (
     Timestamp,
 )
 from .ratelimit import RateGate
-from .response import IntercomHttpResponse
+from .raw import AsyncRawDataEventsClient
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["AsyncDataEventsClient", "AsyncRawDataEventsClient"]
+__all__ = ["AsyncDataEventsClient"]
 
 _END: Any = object()
-
-
-class AsyncRawDataEventsClient:
-    """The operations of :class:`AsyncDataEventsClient`, returning :class:`IntercomHttpResponse`.
-
-    Reached as ``client.with_raw_response``; use it for status, headers, request id, rate
-    limit and retries taken.
-    """
-
-    def __init__(self, config: ClientConfig, executor: AiohttpExecutor) -> None:
-        self._config = config
-        self._executor = executor
-
-    async def create_data_event(
-        self,
-        *,
-        event_name: str,
-        user_id: str | None = None,
-        id: str | None = None,
-        email: str | None = None,
-        created_at: Timestamp | None = None,
-        metadata: Metadata | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[DataEvent]:
-        """``POST /events``; ``.data`` is the event as sent, ``created_at`` pinned."""
-        event = DataEvent(
-            event_name,
-            created_at=created_at,
-            user_id=user_id,
-            id=id,
-            email=email,
-            metadata=metadata,
-        )
-        return await self._executor.execute(
-            operations.create_data_event(self._config, event, request_options)[1]
-        )
-
-    @overload
-    async def list_data_events(
-        self,
-        *,
-        user_id: str | None = None,
-        email: str | None = None,
-        intercom_user_id: str | None = None,
-        summary: Literal[False] = False,
-        per_page: int | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[DataEventList]: ...
-
-    @overload
-    async def list_data_events(
-        self,
-        *,
-        user_id: str | None = None,
-        email: str | None = None,
-        intercom_user_id: str | None = None,
-        summary: Literal[True],
-        per_page: int | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[DataEventSummary]: ...
-
-    @overload
-    async def list_data_events(
-        self,
-        *,
-        user_id: str | None = None,
-        email: str | None = None,
-        intercom_user_id: str | None = None,
-        summary: bool = False,
-        per_page: int | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[DataEventList | DataEventSummary]: ...
-
-    async def list_data_events(
-        self,
-        *,
-        user_id: str | None = None,
-        email: str | None = None,
-        intercom_user_id: str | None = None,
-        summary: bool = False,
-        per_page: int | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[DataEventList | DataEventSummary]:
-        """``GET /events``: one page of a user's events, or with ``summary=True`` their counts."""
-        call = operations.list_data_events(
-            self._config,
-            request_options,
-            user_id=user_id,
-            email=email,
-            intercom_user_id=intercom_user_id,
-            summary=summary,
-            per_page=per_page,
-        )
-        return await self._executor.execute(call)
-
-    async def create_data_event_summaries(
-        self,
-        *,
-        user_id: str,
-        event_summaries: Sequence[EventSummary],
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[None]:
-        """``POST /events/summaries``: record counts of events that happened elsewhere."""
-        call = operations.create_data_event_summaries(
-            self._config, request_options, user_id=user_id, event_summaries=event_summaries
-        )
-        return await self._executor.execute(call)
 
 
 class AsyncDataEventsClient(ClientBase["aiohttp.ClientSession"]):

@@ -24,119 +24,12 @@ from .models import (
     Timestamp,
 )
 from .ratelimit import RateGate
+from .raw import RawDataEventsClient
 from .requests_executor import RequestsExecutor
-from .response import IntercomHttpResponse
 
-__all__ = ["DataEventsClient", "RawDataEventsClient"]
+__all__ = ["DataEventsClient"]
 
 _END = object()
-
-
-class RawDataEventsClient:
-    """The operations of :class:`DataEventsClient`, returning :class:`IntercomHttpResponse`.
-
-    Reached as ``client.with_raw_response``; use it for status, headers, request id, rate
-    limit and retries taken.
-    """
-
-    def __init__(self, config: ClientConfig, executor: RequestsExecutor) -> None:
-        self._config = config
-        self._executor = executor
-
-    def create_data_event(
-        self,
-        *,
-        event_name: str,
-        user_id: str | None = None,
-        id: str | None = None,
-        email: str | None = None,
-        created_at: Timestamp | None = None,
-        metadata: Metadata | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[DataEvent]:
-        """``POST /events``; ``.data`` is the event as sent, ``created_at`` pinned."""
-        event = DataEvent(
-            event_name,
-            created_at=created_at,
-            user_id=user_id,
-            id=id,
-            email=email,
-            metadata=metadata,
-        )
-        return self._executor.execute(
-            operations.create_data_event(self._config, event, request_options)[1]
-        )
-
-    @overload
-    def list_data_events(
-        self,
-        *,
-        user_id: str | None = None,
-        email: str | None = None,
-        intercom_user_id: str | None = None,
-        summary: Literal[False] = False,
-        per_page: int | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[DataEventList]: ...
-
-    @overload
-    def list_data_events(
-        self,
-        *,
-        user_id: str | None = None,
-        email: str | None = None,
-        intercom_user_id: str | None = None,
-        summary: Literal[True],
-        per_page: int | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[DataEventSummary]: ...
-
-    @overload
-    def list_data_events(
-        self,
-        *,
-        user_id: str | None = None,
-        email: str | None = None,
-        intercom_user_id: str | None = None,
-        summary: bool = False,
-        per_page: int | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[DataEventList | DataEventSummary]: ...
-
-    def list_data_events(
-        self,
-        *,
-        user_id: str | None = None,
-        email: str | None = None,
-        intercom_user_id: str | None = None,
-        summary: bool = False,
-        per_page: int | None = None,
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[DataEventList | DataEventSummary]:
-        """``GET /events``: one page of a user's events, or with ``summary=True`` their counts."""
-        call = operations.list_data_events(
-            self._config,
-            request_options,
-            user_id=user_id,
-            email=email,
-            intercom_user_id=intercom_user_id,
-            summary=summary,
-            per_page=per_page,
-        )
-        return self._executor.execute(call)
-
-    def create_data_event_summaries(
-        self,
-        *,
-        user_id: str,
-        event_summaries: Sequence[EventSummary],
-        request_options: RequestOptions | None = None,
-    ) -> IntercomHttpResponse[None]:
-        """``POST /events/summaries``: record counts of events that happened elsewhere."""
-        call = operations.create_data_event_summaries(
-            self._config, request_options, user_id=user_id, event_summaries=event_summaries
-        )
-        return self._executor.execute(call)
 
 
 class DataEventsClient(ClientBase[requests.Session]):
