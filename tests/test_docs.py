@@ -44,9 +44,14 @@ def test_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) 
                 code = compile(
                     source, f"{page.name}[{number}]", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
                 )
+                before = set(namespace)
                 result = eval(code, namespace)  # noqa: S307 - our own documentation
                 if asyncio.iscoroutine(result):
                     loop.run_until_complete(result)
+                for name in sorted(set(namespace) - before):
+                    if name.startswith("test_") and callable(namespace[name]):
+                        with FakeIntercom() as fixture:  # an example test: run it as pytest would
+                            namespace[name](fake_intercom=fixture)
             if "client" in namespace and hasattr(namespace["client"], "aclose"):
                 loop.run_until_complete(namespace["client"].aclose())
         finally:
