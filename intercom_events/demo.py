@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Sequence
 from typing import TextIO
 
 from .aio_client import AsyncDataEventsClient
 from .client import DataEventsClient
+from .commands import table
 from .models import Metadata, MonetaryAmount, RichLink
 from .testing import FakeIntercom
 
@@ -60,7 +60,7 @@ def run_demo(out: TextIO = sys.stdout) -> int:
                 rows.append((user, str(len(listed)), str(pages), counts))
             rows.append(asyncio.run(_async_part(fake.token, fake.url, out)))
     print(file=out)
-    _table(("user", "events", "pages", "summary (name x count)"), rows, out)
+    print(table(("user", "events", "pages", "summary (name x count)"), rows), file=out)
     return 0
 
 
@@ -80,10 +80,3 @@ async def _async_part(token: str, url: str, out: TextIO) -> tuple[str, str, str,
         summary = await client.list_data_events(email="ada@example.com", summary=True)
     counts = ", ".join(f"{item.name} x{item.count}" for item in summary.events)
     return ("ada (async)", str(len(listed)), "1", counts)
-
-
-def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
-        print(line.rstrip(), file=out)
