@@ -73,6 +73,13 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against raw requests/aiohttp and python-intercom; writes docs/performance.md."""
+    session.install(".", "python-intercom>=5,<6")
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """The demo against the bundled fake, installed as a user would."""
     session.install(".")

@@ -5,9 +5,9 @@ asyncio (on aiohttp, imported only when first used). See the README for a tour.
 """
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .aio_client import AsyncDataEventsClient
 from .client import DataEventsClient
 from .config import RequestOptions
 from .errors import (
@@ -46,7 +46,21 @@ from .response import IntercomHttpResponse
 from .retry import RetryPolicy
 from .validation import flatten_metadata
 
+if TYPE_CHECKING:
+    from .aio_client import AsyncDataEventsClient
+
 logging.getLogger("intercom_events").addHandler(logging.NullHandler())
+
+
+def __getattr__(name: str) -> Any:
+    # The async client (and with it asyncio) is imported on first use: sync scripts and
+    # CLIs start faster without it.
+    if name == "AsyncDataEventsClient":
+        from .aio_client import AsyncDataEventsClient
+
+        return AsyncDataEventsClient
+    raise AttributeError(f"module 'intercom_events' has no attribute {name!r}")
+
 
 __all__ = [
     "APIConnectionError",

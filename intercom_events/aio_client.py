@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
-from importlib.metadata import version
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
@@ -49,6 +48,8 @@ class AsyncDataEventsClient(ClientBase["aiohttp.ClientSession"]):
     """
 
     def _library(self) -> str:
+        from importlib.metadata import version  # not aiohttp itself: that loads on first use
+
         return f"aiohttp/{version('aiohttp')}"
 
     def _setup(

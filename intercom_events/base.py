@@ -43,7 +43,7 @@ class ClientBase(Generic[SessionT]):
             metadata_max_keys=metadata_max_keys,
             headers=headers,
             allow_insecure_http=allow_insecure_http,
-            library=self._library(),
+            library=self._library,
         )
         self._gate = RateGate()
         self._setup(self._config, self._gate, session)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
-from typing import Literal, Self, overload
-
-import requests
+from typing import TYPE_CHECKING, Literal, Self, overload
 
 from . import operations
 from .base import ClientBase
@@ -27,12 +25,15 @@ from .ratelimit import RateGate
 from .raw import RawDataEventsClient
 from .requests_executor import RequestsExecutor
 
+if TYPE_CHECKING:
+    import requests
+
 __all__ = ["DataEventsClient"]
 
 _END = object()
 
 
-class DataEventsClient(ClientBase[requests.Session]):
+class DataEventsClient(ClientBase["requests.Session"]):
     """A client for Intercom's Data Events API, for scripts and threads (on ``requests``).
 
     ``token`` defaults to ``INTERCOM_ACCESS_TOKEN``, then ``INTERCOM_API_KEY``, read now.
@@ -41,6 +42,8 @@ class DataEventsClient(ClientBase[requests.Session]):
     """
 
     def _library(self) -> str:
+        import requests  # loaded by the first request, not by construction
+
         return f"requests/{requests.__version__}"
 
     def _setup(

@@ -11,7 +11,7 @@ import ipaddress
 import os
 import platform
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -108,7 +108,13 @@ class ClientConfig:
     retry_policy: RetryPolicy
     metadata_max_keys: int | None
     headers: Mapping[str, str]
-    user_agent: str
+    library: Callable[[], str]
+    """``name/version`` of the executor's HTTP library; called when the first request is built."""
+
+    @functools.cached_property
+    def user_agent(self) -> str:
+        """``intercom-events/<v> python/<x.y> <library>/<v>``."""
+        return user_agent(self.library())
 
     @functools.cached_property
     def plain_headers(self) -> Headers:
@@ -187,7 +193,7 @@ def resolve_config(
     metadata_max_keys: int | None,
     headers: Mapping[str, str] | None,
     allow_insecure_http: bool,
-    library: str,
+    library: Callable[[], str],
 ) -> ClientConfig:
     """Check and settle a client's constructor arguments, in one place for both clients.
 
@@ -215,7 +221,8 @@ def resolve_config(
         raise ValueError(
             f"metadata_max_keys must be an int >= 1 or None, got {metadata_max_keys!r}"
         )
-    config = ClientConfig(
+    no_authorization(headers or {})
+    return ClientConfig(
         token=read_token(token),
         base_url=check_base_url(base_url, allow_insecure_http=allow_insecure_http),
         intercom_version=intercom_version,
@@ -224,7 +231,5 @@ def resolve_config(
         retry_policy=retry_policy or RetryPolicy(),
         metadata_max_keys=metadata_max_keys,
         headers=dict(headers or {}),
-        user_agent=user_agent(library),
+        library=library,
     )
-    config.plain_headers  # noqa: B018 - checks the extra headers now, at construction
-    return config

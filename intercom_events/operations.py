@@ -13,7 +13,6 @@ import attrs
 
 from .calls import Call
 from .config import UNSET, ClientConfig, RequestOptions, no_authorization
-from .converter import decode_event_list, decode_summary, expect_no_content
 from .errors import IntercomError, InvalidEventError
 from .models import DataEvent, DataEventList, DataEventSummary, EventSummary
 from .retry import RetryClass
@@ -82,7 +81,8 @@ def create_data_event(
     spec = _spec(config, options, "POST", f"{config.base_url}/events", body=body)
 
     def accepted(status: int, body: bytes) -> DataEvent:
-        expect_no_content(status, body)
+        if body:
+            expect_no_content(status, body)
         return pinned
 
     return pinned, Call(spec, accepted)
@@ -162,4 +162,33 @@ def create_data_event_summaries(
         body=body,
         retry_class=RetryClass.UNLESS_APPLIED,
     )
-    return Call(spec, expect_no_content)
+    return Call(spec, _no_content)
+
+
+# The converter (and cattrs) load when the first response body needs decoding.
+
+
+def decode_event_list(status: int, body: bytes) -> DataEventList:
+    """An ``event.list`` page."""
+    from .converter import decode_event_list
+
+    return decode_event_list(status, body)
+
+
+def decode_summary(status: int, body: bytes) -> DataEventSummary:
+    """An ``event.summary``."""
+    from .converter import decode_summary
+
+    return decode_summary(status, body)
+
+
+def expect_no_content(status: int, body: bytes) -> None:
+    """An accepted write: an empty body, or JSON."""
+    from .converter import expect_no_content
+
+    expect_no_content(status, body)
+
+
+def _no_content(status: int, body: bytes) -> None:
+    if body:
+        expect_no_content(status, body)

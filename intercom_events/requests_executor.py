@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TypeVar
-
-import requests
-import requests.adapters
-import urllib3.exceptions
+from typing import TYPE_CHECKING, TypeVar
 
 from .calls import Attempts, Call, RawResponse, connection_error
 from .config import Secret
@@ -22,14 +18,20 @@ from .response import IntercomHttpResponse
 from .retry import Retry
 from .spec import Headers, RequestSpec
 
+if TYPE_CHECKING:
+    import requests
+
 __all__ = ["RequestsExecutor"]
 
 T = TypeVar("T")
 POOL_SIZE = 32
 
 
-class _BearerAuth(requests.auth.AuthBase):
-    """Sets the token last, so neither ``~/.netrc`` nor a stray header can replace it."""
+class _BearerAuth:
+    """Sets the token last, so neither ``~/.netrc`` nor a stray header can replace it.
+
+    requests calls any callable given as ``auth=``; this one needs no import of requests.
+    """
 
     def __init__(self, token: Secret) -> None:
         self._token = token
@@ -43,6 +45,8 @@ class _BearerAuth(requests.auth.AuthBase):
 
 
 def _mount(session: requests.Session, pool_size: int) -> None:
+    import requests.adapters
+
     old = session.adapters.get("https://")
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
     session.mount("https://", adapter)
@@ -53,6 +57,8 @@ def _mount(session: requests.Session, pool_size: int) -> None:
 
 def _refused(exc: requests.RequestException) -> bool:
     """True if no connection was made (refused, DNS), so the request surely was not sent."""
+    import urllib3.exceptions
+
     wrapped = exc.args[0] if exc.args else None
     reason = wrapped.reason if isinstance(wrapped, urllib3.exceptions.MaxRetryError) else None
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
@@ -66,10 +72,8 @@ class RequestsExecutor:
     ) -> None:
         self.gate = gate
         self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
+        self._session = session  # ours is made by the first request: requests loads then
         self._pool_size = POOL_SIZE
-        if self._owns_session:
-            _mount(self._session, POOL_SIZE)
         self._auth = _BearerAuth(token)
         self._closed = False
         self._lock = threading.Lock()
@@ -89,11 +93,25 @@ class RequestsExecutor:
                 continue
             return step
 
-    def _send(self, spec: RequestSpec) -> RawResponse | APIConnectionError:
+    def _ready_session(self) -> requests.Session:
         if self._closed:
             raise RuntimeError("this client is closed; make a new one")
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    import requests
+
+                    session = requests.Session()
+                    _mount(session, self._pool_size)
+                    self._session = session
+        return self._session
+
+    def _send(self, spec: RequestSpec) -> RawResponse | APIConnectionError:
+        session = self._ready_session()
+        import requests
+
         try:
-            response = self._session.request(
+            response = session.request(
                 spec.method,
                 spec.url,
                 headers=spec.headers,
@@ -112,9 +130,11 @@ class RequestsExecutor:
 
     def grow_pool(self, size: int) -> None:
         """Make our session's connection pool hold at least ``size`` connections."""
-        if self._owns_session and size > self._pool_size:
-            _mount(self._session, size)
-            self._pool_size = size
+        with self._lock:
+            if self._owns_session and size > self._pool_size:
+                self._pool_size = size
+                if self._session is not None:
+                    _mount(self._session, size)
 
     def close(self) -> None:
         """Close the session if it is ours; later calls raise ``RuntimeError``."""
@@ -122,5 +142,5 @@ class RequestsExecutor:
             if self._closed:
                 return
             self._closed = True
-        if self._owns_session:
+        if self._owns_session and self._session is not None:
             self._session.close()

@@ -52,7 +52,7 @@ CONFIG = resolve_config(
     metadata_max_keys=10,
     headers=None,
     allow_insecure_http=False,
-    library="test/1",
+    library=lambda: "test/1",
 )
 
 
@@ -246,7 +246,7 @@ def _config_kwargs() -> dict[str, object]:
         "metadata_max_keys": 10,
         "headers": None,
         "allow_insecure_http": False,
-        "library": "x/1",
+        "library": lambda: "x/1",
     }
 
 

@@ -106,6 +106,8 @@ def test_aiohttp_is_not_imported_by_import_or_by_a_sync_client() -> None:
         "assert 'aiohttp' not in sys.modules, 'import'\n"
         "intercom_events.DataEventsClient(token='t').close()\n"
         "assert 'aiohttp' not in sys.modules, 'sync client'\n"
+        "assert 'requests' not in sys.modules, 'requests loads with the first request'\n"
+        "assert 'asyncio' not in sys.modules, 'asyncio loads with the async client'\n"
         "intercom_events.AsyncDataEventsClient(token='t')\n"
         "assert 'aiohttp' not in sys.modules, 'async client before use'\n"
         "print('ok')\n"
