@@ -7,10 +7,8 @@ handling are in :mod:`intercom_events.cli`.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -18,7 +16,7 @@ import attrs
 
 from .client import DataEventsClient
 from .converter import converter
-from .importer import BadRow, describe, failed_line, read_events, scalar
+from .importer import scalar
 from .models import DataEvent, EventSummary, Metadata
 
 __all__ = [
@@ -26,7 +24,6 @@ __all__ = [
     "parse_meta",
     "parse_time",
     "run_command",
-    "run_import",
     "table",
 ]
 
@@ -141,79 +138,6 @@ def run_command(args: argparse.Namespace, client: DataEventsClient, out: TextIO)
             f"recorded {args.count} x {args.event} for {args.user_id}",
         )
     return 0
-
-
-def run_import(args: argparse.Namespace, client: DataEventsClient, out: TextIO) -> int:
-    """Send a file's events; failed ones to ``--failed``; exit 0, or 1 if any failed."""
-    if not args.file.is_file():
-        raise ValueError(f"{args.file}: no such file")
-    bad_rows: list[BadRow] = []
-    failed = 0
-    report = args.failed.open("w", encoding="utf-8") if args.failed else None
-
-    def events() -> Iterator[DataEvent]:
-        nonlocal failed
-        for item in read_events(args.file):
-            if isinstance(item, BadRow):
-                bad_rows.append(item)
-                failed += 1
-                _fail(item, item.error)
-            else:
-                yield item
-
-    def _fail(item: DataEvent | BadRow, error: Exception) -> None:
-        print(f"failed: {describe(error)}", file=sys.stderr)
-        if report is not None:
-            print(failed_line(item, error), file=report, flush=True)
-
-    counter = _Counter(enabled=not args.no_progress)
-
-    def on_result(event: DataEvent, error: Exception | None) -> None:
-        nonlocal failed
-        if error is not None:
-            failed += 1
-            _fail(event, error)
-        counter.tick()
-
-    progress = not args.no_progress and _has_tqdm()
-    counter.enabled = counter.enabled and not progress
-    try:
-        result = client.send_data_events(
-            events(), concurrency=args.concurrency, progress=progress, on_result=on_result
-        )
-    finally:
-        if report is not None:
-            report.close()
-    total = result.total + len(bad_rows)
-    counter.done(total)
-    _emit(
-        args.json,
-        out,
-        {"total": total, "accepted": result.accepted, "failed": failed},
-        f"imported {total} events: {result.accepted} accepted, {failed} failed",
-    )
-    return 0 if failed == 0 else 1
-
-
-class _Counter:
-    """A plain progress counter on stderr, for when tqdm is not installed."""
-
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self.count = 0
-
-    def tick(self) -> None:
-        self.count += 1
-        if self.enabled and self.count % 1000 == 0:
-            print(f"{self.count} events sent", file=sys.stderr)
-
-    def done(self, total: int) -> None:
-        if self.enabled:
-            print(f"{total} events read", file=sys.stderr)
-
-
-def _has_tqdm() -> bool:
-    return importlib.util.find_spec("tqdm") is not None
 
 
 def _event_json(event: DataEvent) -> dict[str, Any]:

@@ -1,29 +1,42 @@
 """Reading events from ``.jsonl`` and ``.csv`` files, and writing the failed ones back.
 
-Rows stream one at a time. A row that cannot become a :class:`DataEvent` at all (bad JSON,
-wrong types) is a :class:`BadRow`, reported as failed like an event the API refused; the
-SDK's own checks apply to every event read. The failed file has the importer's own format
-(with an ``error`` field it ignores), so re-running on it retries just those rows.
+Rows stream one at a time. A row that cannot become a valid :class:`DataEvent` (not JSON or
+not UTF-8, unknown fields, wrong types, a rule of the API broken) is a :class:`BadRow` whose
+error names its line; it is reported as failed like an event the API refused. The failed file
+has the jsonl format plus an ``error`` field the importer ignores, so re-running on it retries
+just those rows.
+
+CSV: a header row naming ``event_name``, ``created_at``, ``user_id`` / ``email`` / ``id``,
+``metadata.KEY`` columns and a ``metadata`` column holding a JSON object; an empty cell is
+absent. A ``metadata.KEY`` cell written as a JSON number (``42``, ``-3.5``, ``1e3``) is sent
+as a number, anything else as text (``007``, ``+5``, ``1_000``, ``NaN``, ``" 42"``); the JSON
+column gives exact types.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+import math
+import re
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Self
 
 import attrs
 
 from .errors import InvalidEventError
 from .models import DataEvent, MonetaryAmount, RichLink
+from .validation import json_body, prepare_event
 
-__all__ = ["BadRow", "describe", "failed_line", "read_events", "scalar"]
+__all__ = ["BadRow", "EventFile", "describe", "failed_line", "read_events", "scalar"]
 
 FIELDS = ("event_name", "created_at", "user_id", "email", "id", "metadata")
+IDENTIFIERS = ("user_id", "email", "id")
 IGNORED = ("error",)
+SUFFIXES = (".jsonl", ".ndjson", ".csv")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
 @attrs.frozen
@@ -35,84 +48,195 @@ class BadRow:
     error: InvalidEventError
 
 
+@attrs.frozen
+class _Refused:
+    """A row refused while it was read: the field at fault, why, and what to write back."""
+
+    field: str
+    why: str
+    row: object
+
+
+class EventFile:
+    """An open ``.jsonl`` or ``.csv`` file; iterate it for :class:`DataEvent` or :class:`BadRow`.
+
+    Opening checks the suffix and a CSV header (``ValueError``; ``OSError`` from the file), so
+    a wrong file fails before anything is sent. ``line``: the line of the last row handed out.
+    """
+
+    def __init__(self, path: Path) -> None:
+        if path.suffix.lower() not in SUFFIXES:
+            raise ValueError(f"{path}: expected a .jsonl or .csv file")
+        self.path = path
+        self.line = self._read = 0
+        self._file = path.open("rb")
+        self._header: tuple[str, ...] = ()
+        self._cells: Iterator[list[str]] | None = None
+        if path.suffix.lower() == ".csv":
+            self._cells = csv.reader(self._text_lines(), strict=True)
+            try:
+                self._header = _header(next(self._cells, []))
+            except (ValueError, csv.Error) as error:
+                self._file.close()
+                raise ValueError(f"{path}: {error}") from None
+
+    def __iter__(self) -> Iterator[DataEvent | BadRow]:
+        rows = self._csv_rows() if self._cells is not None else self._jsonl_rows()
+        for line, row in rows:
+            self.line = line
+            try:
+                event = _event(row)
+                _check(event)
+            except InvalidEventError as error:
+                kept = row.row if isinstance(row, _Refused) else row
+                yield BadRow(
+                    line, kept, InvalidEventError(f"line {line}: {error.field}", error.rule)
+                )
+            else:
+                yield event
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _text_lines(self) -> Iterator[str]:
+        # Undecodable bytes survive as lone surrogates; the row holding them is refused.
+        for raw in self._file:
+            self._read += 1
+            text = raw.decode("utf-8", "surrogateescape")
+            yield text.removeprefix("\ufeff") if self._read == 1 else text
+
+    def _csv_rows(self) -> Iterator[tuple[int, object]]:
+        assert self._cells is not None
+        while True:
+            start = self._read + 1
+            try:
+                cells = next(self._cells)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield start, _Refused("row", f"is not valid CSV ({error})", {})
+                continue
+            if any(cells):
+                yield start, _csv_row(self._header, cells)
+
+    def _jsonl_rows(self) -> Iterator[tuple[int, object]]:
+        for line, raw in enumerate(self._file, 1):
+            try:
+                text = raw.decode("utf-8").removeprefix("\ufeff" if line == 1 else "").strip()
+            except UnicodeDecodeError:
+                lost = raw.decode("utf-8", "replace").strip()
+                yield line, _Refused("row", "is not UTF-8 text", {"row": lost})
+                continue
+            if text:
+                try:
+                    yield line, json.loads(text)
+                except (ValueError, RecursionError) as error:
+                    yield line, _Refused("row", f"is not JSON ({error})", {"row": text})
+
+
 def read_events(path: Path) -> Iterator[DataEvent | BadRow]:
     """The events of a ``.jsonl`` or ``.csv`` file, lazily; bad rows as :class:`BadRow`."""
-    suffix = path.suffix.lower()
-    if suffix not in (".jsonl", ".csv"):
-        raise ValueError(f"{path}: expected a .jsonl or .csv file")
-    with path.open(newline="", encoding="utf-8") as file:
-        rows = _jsonl_rows(file) if suffix == ".jsonl" else _csv_rows(file)
-        for line, row in rows:
-            try:
-                yield _event(row)
-            except InvalidEventError as error:
-                yield BadRow(
-                    line, row, InvalidEventError(f"line {line}: {error.field}", error.rule)
-                )
+    with EventFile(path) as events:
+        yield from events
 
 
-def _jsonl_rows(file: TextIO) -> Iterator[tuple[int, Any]]:
-    for line, text in enumerate(file, 1):
-        if not text.strip():
+def _header(cells: Sequence[str]) -> tuple[str, ...]:
+    """The CSV header's column names, checked."""
+    header = tuple(name.strip() for name in cells)
+    if not header:
+        return header
+    if not _is_utf8("".join(header)):
+        raise ValueError("the header row is not UTF-8 text")
+    unknown = [c for c in header if c not in FIELDS + IGNORED and not _metadata_column(c)]
+    if unknown:
+        raise ValueError(f"unknown columns {unknown}; expected {', '.join(FIELDS)}, metadata.KEY")
+    if len(set(header)) != len(header):
+        raise ValueError("a column appears twice in the header")
+    if "event_name" not in header or not set(IDENTIFIERS) & set(header):
+        raise ValueError("needs an event_name column and a user_id, email or id one")
+    return header
+
+
+def _metadata_column(column: str) -> bool:
+    return column.startswith("metadata.") and len(column) > len("metadata.")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _csv_row(header: Sequence[str], cells: Sequence[str]) -> object:
+    """A CSV record as a jsonl row (empty cells left out), or why it cannot be one."""
+    if not _is_utf8("".join(cells)):
+        fixed = [c.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for c in cells]
+        return _Refused("row", "is not UTF-8 text", {"row": fixed})
+    if len(cells) != len(header):
+        why = f"has {len(cells)} cells, the header {len(header)}"
+        return _Refused("row", why, {"row": list(cells)})
+    row: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    for column, cell in zip(header, cells, strict=True):
+        if not cell:
             continue
+        if _metadata_column(column):
+            metadata[column.removeprefix("metadata.")] = scalar(cell)
+        else:
+            row[column] = cell
+    given = row.pop("metadata", None)
+    if given is not None:
         try:
-            yield line, json.loads(text)
-        except ValueError as error:
-            yield line, _Unreadable(f"not JSON ({error})", text.strip())
-
-
-def _csv_rows(file: TextIO) -> Iterator[tuple[int, Any]]:
-    reader = csv.DictReader(file)
-    for record in reader:
-        row: dict[str, Any] = {}
-        metadata: dict[str, Any] = {}
-        for column, value in record.items():
-            if column is None or value is None or value == "":
-                continue
-            if column.startswith("metadata."):
-                metadata[column.removeprefix("metadata.")] = scalar(value)
-            elif column == "metadata":
-                try:
-                    metadata.update(json.loads(value))
-                except (ValueError, TypeError):
-                    row["metadata"] = value  # refused below, naming the line
-            else:
-                row[column] = value
-        if metadata and "metadata" not in row:
+            parsed = json.loads(given)
+        except (ValueError, RecursionError):
+            parsed = None
+        if not isinstance(parsed, dict):
             row["metadata"] = metadata
-        yield reader.line_num, row
-
-
-@attrs.frozen
-class _Unreadable:
-    why: str
-    text: str
+            return _Refused("metadata", f"the metadata column must be a JSON object: {given}", row)
+        twice = sorted(set(parsed) & set(metadata))
+        metadata = {**parsed, **metadata}
+        if twice:
+            row["metadata"] = metadata
+            return _Refused("metadata", f"{twice} given by a column and the JSON object", row)
+    if metadata:
+        row["metadata"] = metadata
+    return row
 
 
 def scalar(text: str) -> str | int | float:
-    """A cell as a number when it reads as an int or a float (``"42"``, ``"3.5"``), else text."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            continue
-    return text
+    """A cell written as a JSON number (``42``, ``-3.5``, ``1e3``) as that number, else text."""
+    match = _NUMBER.fullmatch(text)
+    if match is None:
+        return text
+    if match.group(1) is None and match.group(2) is None:
+        return int(text)
+    number = float(text)
+    return number if math.isfinite(number) else text
 
 
-def _event(row: Any) -> DataEvent:
-    if isinstance(row, _Unreadable):
-        raise InvalidEventError("row", row.why)
+def _event(row: object) -> DataEvent:
+    if isinstance(row, _Refused):
+        raise InvalidEventError(row.field, row.why)
     if not isinstance(row, dict):
         raise InvalidEventError("row", f"must be a JSON object, got {type(row).__name__}")
     unknown = sorted(set(row) - set(FIELDS) - set(IGNORED))
     if unknown:
-        raise InvalidEventError("row", f"unknown fields {unknown}; expected some of {FIELDS}")
+        raise InvalidEventError("row", f"unknown fields {unknown}; expected {', '.join(FIELDS)}")
     created_at = row.get("created_at")
     if isinstance(created_at, str):
         created_at = _time(created_at)
     metadata = row.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
-        raise InvalidEventError("metadata", "must be a JSON object")
+        raise InvalidEventError("metadata", f"must be a JSON object, got {type(metadata).__name__}")
     return DataEvent(
         row.get("event_name"),  # type: ignore[arg-type]  # checked by DataEvent
         created_at=created_at,
@@ -123,43 +247,56 @@ def _event(row: Any) -> DataEvent:
     )
 
 
+def _check(event: DataEvent) -> None:
+    """The SDK's own rules (all but the client's metadata key limit), so errors name the line."""
+    _, body = prepare_event(event, now=0, max_keys=None)
+    json_body(body)
+
+
 def _text(value: Any) -> Any:
-    """Identifiers given as JSON numbers are read as text; other types fail in DataEvent."""
+    """Identifiers given as JSON integers are read as text; other types fail in DataEvent."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _time(text: str) -> int | datetime:
-    if text.strip().isdigit():
+    """Unix seconds (digits) or an ISO 8601 time with an offset."""
+    text = text.strip()
+    if text.isascii() and text.isdigit():
         return int(text)
     try:
-        return datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidEventError(
             "created_at", f"must be Unix seconds or an ISO 8601 time, got {text!r}"
         ) from None
+    if moment.utcoffset() is None:
+        raise InvalidEventError("created_at", f"needs an offset, e.g. {text}+00:00")
+    return moment
 
 
 def failed_line(item: DataEvent | BadRow, error: Exception) -> str:
     """A failed event as a line of the importer's own format, with ``error`` added."""
     if isinstance(item, BadRow):
-        row = item.row.text if isinstance(item.row, _Unreadable) else item.row
-        record: dict[str, Any] = dict(row) if isinstance(row, dict) else {"row": row}
+        record: dict[str, Any] = dict(item.row) if isinstance(item.row, dict) else {"row": item.row}
     else:
-        record = {name: getattr(item, name) for name in FIELDS if getattr(item, name) is not None}
-        if item.metadata is not None:
-            record["metadata"] = {k: _plain(v) for k, v in item.metadata.items()}
+        record = {name: _plain(getattr(item, name)) for name in FIELDS}
+        record = {name: value for name, value in record.items() if value is not None}
     record["error"] = describe(error)
-    return json.dumps(record, default=str, ensure_ascii=False)
+    text = json.dumps(record, default=str, ensure_ascii=False)
+    return text if _is_utf8(text) else json.dumps(record, default=str)
 
 
 def _plain(value: object) -> object:
+    """A value as JSON the importer reads back: typed metadata as its wire object."""
     if isinstance(value, RichLink | MonetaryAmount):
         return attrs.asdict(value)
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
     return value
 
 
-def describe(error: Exception) -> str:
+def describe(error: BaseException) -> str:
     """One line for an error: its class and message (with status and request id for API ones)."""
-    return f"{type(error).__name__}: {error}"
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
