@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
@@ -204,30 +205,36 @@ class DataEventsClient(ClientBase["requests.Session"]):
         self._executor.grow_pool(workers)
         pending: dict[Future[Exception | None], DataEvent] = {}
         source = iter(events)
+        abandon = threading.Event()
         pool = ThreadPoolExecutor(workers, thread_name_prefix="intercom-events")
         try:
             while True:
                 while len(pending) < workers and (item := next(source, _END)) is not _END:
                     if prepared := tally.prepare(item):
-                        pending[pool.submit(self._attempt, prepared[1])] = prepared[0]
+                        future = pool.submit(self._attempt, prepared[1], abandon)
+                        pending[future] = prepared[0]
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     tally.report(pending.pop(future), future.result())
         except BaseException:
-            for future in [f for f in pending if f.done()]:
+            # Threads cannot be cancelled: those mid-request finish that attempt in the
+            # background, but make no other (no retry), and their events are reported now.
+            finished = [future for future in pending if future.done()]
+            abandon.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            for future in finished:
                 tally.report(pending.pop(future), future.result())
             tally.interrupted(pending.values())
-            pool.shutdown(wait=False, cancel_futures=True)
             tally.result()
             raise
         pool.shutdown()
         return tally.result()
 
-    def _attempt(self, call: Call[DataEvent]) -> Exception | None:
+    def _attempt(self, call: Call[DataEvent], abandon: threading.Event) -> Exception | None:
         try:
-            self._executor.execute(call)
+            self._executor.execute(call, abandon=abandon)
         except Exception as error:
             return error
         return None

@@ -27,6 +27,10 @@ T = TypeVar("T")
 POOL_SIZE = 32
 
 
+class Abandoned(Exception):
+    """The bulk send this call belonged to was stopped before the call finished."""
+
+
 class _BearerAuth:
     """Sets the token last, so neither ``~/.netrc`` nor a stray header can replace it.
 
@@ -55,6 +59,14 @@ def _mount(session: requests.Session, pool_size: int) -> None:
         old.close()
 
 
+def _sleep(seconds: float, abandon: threading.Event | None) -> None:
+    """Sleep, or raise :class:`Abandoned` as soon as ``abandon`` is set."""
+    if abandon is None:
+        time.sleep(seconds)
+    elif abandon.wait(seconds):
+        raise Abandoned
+
+
 def _refused(exc: requests.RequestException) -> bool:
     """True if no connection was made (refused, DNS), so the request surely was not sent."""
     import urllib3.exceptions
@@ -78,18 +90,24 @@ class RequestsExecutor:
         self._closed = False
         self._lock = threading.Lock()
 
-    def execute(self, call: Call[T]) -> IntercomHttpResponse[T]:
-        """Send ``call`` until the core says it is done; its response, or its error."""
+    def execute(
+        self, call: Call[T], *, abandon: threading.Event | None = None
+    ) -> IntercomHttpResponse[T]:
+        """Send ``call`` until the core says it is done; its response, or its error.
+
+        ``abandon`` is the sync stand-in for cancelling a task: once it is set, no further
+        attempt starts and waits end early (an attempt already on the wire runs to its end).
+        """
         attempts = Attempts(call, self.gate)
         while True:
             if wait := attempts.wait_before_send():
-                time.sleep(wait)
+                _sleep(wait, abandon)
                 continue
             with attempts.sending():
                 outcome = self._send(call.spec)
             step = attempts.step(outcome)
             if isinstance(step, Retry):
-                time.sleep(step.after)
+                _sleep(step.after, abandon)
                 continue
             return step
 

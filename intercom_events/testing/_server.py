@@ -9,7 +9,9 @@ The server runs on a private loop in a daemon thread (``with``) or on the caller
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sys
 import threading
 import time
 import urllib.parse
@@ -35,6 +37,12 @@ def _error_body(request_id: str, code: str, message: str, field: str | None) -> 
     errors = [{"code": code, "message": message, "field": field}]
     body = {"type": "error.list", "request_id": request_id, "errors": errors}
     return json.dumps(body).encode()
+
+
+async def _loop_turns(turns: int = 3) -> None:
+    """Let callbacks already scheduled run (transports close and attach a turn later)."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
 
 
 def _drop(request: web.Request) -> None:
@@ -64,6 +72,7 @@ class FakeIntercom:
         self._faults = FaultPlan(seed)
         self._limiter = RateLimiter(rate_limit, clock) if rate_limit is not None else None
         self._runner: web.AppRunner | None = None
+        self._server: asyncio.Server | None = None
         self._url: str | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -124,19 +133,40 @@ class FakeIntercom:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
+        handlers = runner.server
+        assert handlers is not None  # made by setup()
         try:
-            await web.TCPSite(runner, "127.0.0.1", self._port).start()
+            # Our own asyncio server rather than web.TCPSite: stopping needs to reach it.
+            server = await asyncio.get_running_loop().create_server(
+                handlers, "127.0.0.1", self._port
+            )
         except BaseException:
             await runner.cleanup()
             raise
-        self._runner = runner
-        self._url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        self._runner, self._server = runner, server
+        self._url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
 
     async def astop(self) -> None:
         """Stop serving and close every connection; a no-op when not running."""
-        runner, self._runner, self._url = self._runner, None, None
-        if runner is not None:
-            await runner.cleanup()
+        runner, server = self._runner, self._server
+        self._runner = self._server = self._url = None
+        if runner is None or server is None:
+            return
+        # Stop accepting, but let accepts under way finish before closing: asyncio (3.13.0)
+        # leaks the transport of a connection accepted while its server closes.
+        loop = asyncio.get_running_loop()
+        for sock in server.sockets:
+            with contextlib.suppress(NotImplementedError):  # loops without add_reader
+                loop.remove_reader(sock.fileno())
+        await _loop_turns()
+        server.close()
+        await runner.cleanup()  # ends requests in progress, closes the connections it knows
+        if sys.version_info >= (3, 13):
+            server.close_clients()
+        await _loop_turns()  # a closed transport lets go of its socket a turn later
+        if sys.version_info >= (3, 12, 1):  # before that, wait_closed does not wait for clients
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), 2.0)
 
     def start(self) -> None:
         """Start serving on a private event loop in a daemon thread."""
@@ -175,8 +205,10 @@ class FakeIntercom:
         asyncio.set_event_loop(loop)
         try:
             loop.run_forever()
-            for task in asyncio.all_tasks(loop):
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
                 task.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
             loop.run_until_complete(asyncio.sleep(0))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.run_until_complete(loop.shutdown_default_executor())
