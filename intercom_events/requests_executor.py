@@ -60,11 +60,11 @@ def _mount(session: requests.Session, pool_size: int) -> None:
 
 
 def _sleep(seconds: float, abandon: threading.Event | None) -> None:
-    """Sleep, or raise :class:`Abandoned` as soon as ``abandon`` is set."""
+    """Sleep, ending early once ``abandon`` is set."""
     if abandon is None:
         time.sleep(seconds)
-    elif abandon.wait(seconds):
-        raise Abandoned
+    else:
+        abandon.wait(seconds)
 
 
 def _refused(exc: requests.RequestException) -> bool:
@@ -100,6 +100,8 @@ class RequestsExecutor:
         """
         attempts = Attempts(call, self.gate)
         while True:
+            if abandon is not None and abandon.is_set():
+                raise Abandoned
             if wait := attempts.wait_before_send():
                 _sleep(wait, abandon)
                 continue
