@@ -707,25 +707,24 @@ def test_explicit_start_and_stop() -> None:
 
 @pytest.mark.parametrize("mid_request", [False, True], ids=["idle", "mid-request"])
 def test_stop_closes_every_open_connection(mid_request: bool) -> None:
-    fake = FakeIntercom()
-    fake.start()
-    fake.inject("slow", delay=30.0)
-    address = ("127.0.0.1", int(fake.url.rsplit(":", 1)[1]))
-    with socket.create_connection(address, timeout=10) as client:
-        if mid_request:
-            client.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
-            deadline = time.monotonic() + 10
-            while not fake.requests and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert len(fake.requests) == 1
-        started = time.monotonic()
-        fake.stop()
-        assert time.monotonic() - started < 5  # the slow handler did not hold it up
-        try:
-            received = client.recv(1024)
-        except ConnectionResetError:  # not yet accepted when the listening socket closed
-            received = b""
-        assert received == b""  # the server closed our connection
+    with FakeIntercom() as fake:  # stopped below; leaving the block stops it again, a no-op
+        fake.inject("slow", delay=30.0)
+        address = ("127.0.0.1", int(fake.url.rsplit(":", 1)[1]))
+        with socket.create_connection(address, timeout=10) as client:
+            if mid_request:
+                client.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+                deadline = time.monotonic() + 10
+                while not fake.requests and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                assert len(fake.requests) == 1
+            started = time.monotonic()
+            fake.stop()
+            assert time.monotonic() - started < 5  # the slow handler did not hold it up
+            try:
+                received = client.recv(1024)
+            except ConnectionResetError:  # not yet accepted when the listening socket closed
+                received = b""
+            assert received == b""  # the server closed our connection
     gc.collect()  # with warnings as errors, a leaked transport would fail here
 
 
