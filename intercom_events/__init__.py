@@ -2,14 +2,24 @@
 
 ``DataEventsClient`` for scripts and threads (on requests); ``AsyncDataEventsClient`` for
 asyncio (on aiohttp, imported only when first used). See the README for a tour.
+
+The names below are the public surface; besides them only ``intercom_events.testing`` (the
+fake Intercom) and ``intercom_events.pytest_plugin`` are public. The layers, top down:
+clients and raw views (``client``, ``aio_client``, ``raw``) → executors (``_transport``) →
+the sans-I/O core (``_core``) → ``models`` and ``errors``; ``cli`` and ``_notebook`` sit on
+top. Imports point down only.
 """
 
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ._core.config import RequestOptions
+from ._core.ratelimit import RateLimit
+from ._core.response import IntercomHttpResponse
+from ._core.retry import RetryPolicy
+from ._core.validation import flatten_metadata
 from ._version import __version__
 from .client import DataEventsClient
-from .config import RequestOptions
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -40,11 +50,7 @@ from .models import (
     Pages,
     RichLink,
 )
-from .ratelimit import RateLimit
 from .raw import AsyncRawDataEventsClient, RawDataEventsClient
-from .response import IntercomHttpResponse
-from .retry import RetryPolicy
-from .validation import flatten_metadata
 
 if TYPE_CHECKING:
     from .aio_client import AsyncDataEventsClient

@@ -11,12 +11,13 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterab
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
-from . import operations
-from .aiohttp_executor import AiohttpExecutor
-from .base import ClientBase
-from .bulk import BulkTally, OnResult, check_concurrency
-from .calls import Call
-from .config import ClientConfig, RequestOptions
+from ._base import ClientBase
+from ._core import operations
+from ._core.bulk import BulkTally, OnResult, check_concurrency
+from ._core.calls import Call
+from ._core.config import RequestOptions
+from ._progress import progress_bar
+from ._transport.aiohttp_executor import AiohttpExecutor
 from .models import (
     BulkResult,
     DataEvent,
@@ -26,18 +27,19 @@ from .models import (
     Metadata,
     Timestamp,
 )
-from .ratelimit import RateGate
 from .raw import AsyncRawDataEventsClient
 
 if TYPE_CHECKING:
-    import aiohttp
+    import aiohttp  # noqa: F401 - named in the quoted base class below
 
 __all__ = ["AsyncDataEventsClient"]
 
 _END: Any = object()
 
 
-class AsyncDataEventsClient(ClientBase["aiohttp.ClientSession"]):
+class AsyncDataEventsClient(
+    ClientBase["aiohttp.ClientSession", AiohttpExecutor, AsyncRawDataEventsClient],
+):
     """A client for Intercom's Data Events API, for asyncio (on ``aiohttp``).
 
     The same operations as :class:`~intercom_events.DataEventsClient`, as coroutines.
@@ -47,16 +49,8 @@ class AsyncDataEventsClient(ClientBase["aiohttp.ClientSession"]):
     used as it is (its proxy and TLS settings too) and never closed.
     """
 
-    def _library(self) -> str:
-        from importlib.metadata import version  # not aiohttp itself: that loads on first use
-
-        return f"aiohttp/{version('aiohttp')}"
-
-    def _setup(
-        self, config: ClientConfig, gate: RateGate, session: aiohttp.ClientSession | None
-    ) -> None:
-        self._executor = AiohttpExecutor(config.token, gate, config.base_url, session)
-        self.with_raw_response = AsyncRawDataEventsClient(config, self._executor)
+    _executor_type = AiohttpExecutor
+    _raw_type = AsyncRawDataEventsClient
 
     async def create_data_event(
         self,
@@ -209,7 +203,8 @@ class AsyncDataEventsClient(ClientBase["aiohttp.ClientSession"]):
         in your iterator.
         """
         workers = check_concurrency(concurrency)
-        tally = BulkTally(self._config, on_result=on_result, progress=progress, events=events)
+        bar = progress_bar(events) if progress else None
+        tally = BulkTally(self._config, on_result=on_result, bar=bar)
         source = _aiter(events)
         reading = asyncio.Lock()
 

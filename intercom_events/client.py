@@ -8,11 +8,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self, overload
 
-from . import operations
-from .base import ClientBase
-from .bulk import BulkTally, OnResult, check_concurrency
-from .calls import Call
-from .config import ClientConfig, RequestOptions
+from ._base import ClientBase
+from ._core import operations
+from ._core.bulk import BulkTally, OnResult, check_concurrency
+from ._core.calls import Call
+from ._core.config import RequestOptions
+from ._progress import progress_bar
+from ._transport.requests_executor import RequestsExecutor
 from .models import (
     BulkResult,
     DataEvent,
@@ -22,19 +24,19 @@ from .models import (
     Metadata,
     Timestamp,
 )
-from .ratelimit import RateGate
 from .raw import RawDataEventsClient
-from .requests_executor import RequestsExecutor
 
 if TYPE_CHECKING:
-    import requests
+    import requests  # noqa: F401 - named in the quoted base class below
 
 __all__ = ["DataEventsClient"]
 
 _END = object()
 
 
-class DataEventsClient(ClientBase["requests.Session"]):
+class DataEventsClient(
+    ClientBase["requests.Session", RequestsExecutor, RawDataEventsClient],
+):
     """A client for Intercom's Data Events API, for scripts and threads (on ``requests``).
 
     ``token`` defaults to ``INTERCOM_ACCESS_TOKEN``, then ``INTERCOM_API_KEY``, read now.
@@ -42,16 +44,8 @@ class DataEventsClient(ClientBase["requests.Session"]):
     A ``session`` you pass in is used as it is and never closed.
     """
 
-    def _library(self) -> str:
-        import requests  # loaded by the first request, not by construction
-
-        return f"requests/{requests.__version__}"
-
-    def _setup(
-        self, config: ClientConfig, gate: RateGate, session: requests.Session | None
-    ) -> None:
-        self._executor = RequestsExecutor(config.token, gate, session)
-        self.with_raw_response = RawDataEventsClient(config, self._executor)
+    _executor_type = RequestsExecutor
+    _raw_type = RawDataEventsClient
 
     def create_data_event(
         self,
@@ -201,7 +195,8 @@ class DataEventsClient(ClientBase["requests.Session"]):
         your iterator.
         """
         workers = check_concurrency(concurrency)
-        tally = BulkTally(self._config, on_result=on_result, progress=progress, events=events)
+        bar = progress_bar(events) if progress else None
+        tally = BulkTally(self._config, on_result=on_result, bar=bar)
         self._executor.grow_pool(workers)
         pending: dict[Future[Exception | None], DataEvent] = {}
         source = iter(events)

@@ -1,8 +1,9 @@
 """The data the API sends and returns, as frozen attrs classes.
 
 Validators here check types and the value rules that make an object meaningful on its own
-(a positive amount, an http(s) link). Rules that depend on how an object is used, such as
-"exactly one identifier" for an event being sent, live in :mod:`intercom_events.validation`.
+(a positive amount, an http(s) link), with the shared rules of ``_core.checks``. Rules that
+depend on how an object is used, such as "exactly one identifier" for an event being sent,
+live in ``_core.validation``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from ._core.checks import attr, aware, bounded_int, kind
 from .errors import InvalidEventError
 
 __all__ = [
@@ -48,15 +50,7 @@ def _compact_repr(self: Any) -> str:
 
 def _kind(*kinds: type, optional: bool = False) -> Any:
     """An attrs validator that refuses other types with :class:`InvalidEventError`."""
-    names = " or ".join(k.__name__ for k in kinds) + (" or None" if optional else "")
-
-    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is None and optional:
-            return
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            raise InvalidEventError(attribute.name, f"must be {names}, got {type(value).__name__}")
-
-    return check
+    return attr(kind, *kinds, optional=optional)
 
 
 def _http_url(_: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -70,13 +64,6 @@ class RichLink:
 
     url: str = attrs.field(validator=[_kind(str), _http_url])
     value: str = attrs.field(validator=_kind(str))
-
-
-def _positive_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InvalidEventError(
-            attribute.name, f"must be a positive int of minor units (cents), got {value!r}"
-        )
 
 
 def _currency_code(_: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -129,7 +116,9 @@ class MonetaryAmount:
     The currency is normalised to lower case, as Intercom stores it.
     """
 
-    amount: int = attrs.field(validator=_positive_int)
+    amount: int = attrs.field(
+        validator=attr(bounded_int, minimum=1, unit=" of minor units (cents)")
+    )
     currency: str = attrs.field(
         converter=_lower,
         validator=[_kind(str), _currency_code],
@@ -217,13 +206,13 @@ class DataEventList:
         return len(self.events)
 
     def _repr_html_(self) -> str:
-        from .notebook import event_list_html
+        from ._notebook import event_list_html
 
         return event_list_html(self)
 
     def to_pandas(self) -> Any:
         """A ``pandas.DataFrame``, one row per event (needs pandas)."""
-        from .notebook import event_list_frame
+        from ._notebook import event_list_frame
 
         return event_list_frame(self)
 
@@ -260,25 +249,20 @@ class DataEventSummary:
         return len(self.events)
 
     def _repr_html_(self) -> str:
-        from .notebook import summary_html
+        from ._notebook import summary_html
 
         return summary_html(self)
 
     def to_pandas(self) -> Any:
         """A ``pandas.DataFrame``, one row per event name (needs pandas)."""
-        from .notebook import summary_frame
+        from ._notebook import summary_frame
 
         return summary_frame(self)
 
 
-def _count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidEventError(attribute.name, f"must be an int >= 1, got {value!r}")
-
-
 def _aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, datetime) and value.utcoffset() is None:
-        raise InvalidEventError(attribute.name, "must be an aware datetime (naive is ambiguous)")
+    if isinstance(value, datetime):
+        aware(attribute.name, value)
 
 
 @attrs.frozen
@@ -286,7 +270,7 @@ class EventSummary:
     """A summary to record for a user: ``count`` occurrences between ``first`` and ``last``."""
 
     event_name: str = attrs.field(validator=_kind(str))
-    count: int = attrs.field(kw_only=True, validator=_count)
+    count: int = attrs.field(kw_only=True, validator=attr(bounded_int, minimum=1))
     first: Timestamp = attrs.field(kw_only=True, validator=[_kind(int, datetime), _aware])
     last: Timestamp = attrs.field(kw_only=True, validator=[_kind(int, datetime), _aware])
 
@@ -308,6 +292,6 @@ class BulkResult:
     failed: list[FailedEvent] = attrs.Factory(list)
 
     def _repr_html_(self) -> str:
-        from .notebook import bulk_html
+        from ._notebook import bulk_html
 
         return bulk_html(self)

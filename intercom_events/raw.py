@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, overload
 
-from . import operations
-from .config import ClientConfig, RequestOptions
+from ._core import operations
+from ._core.config import ClientConfig, RequestOptions
+from ._core.response import IntercomHttpResponse
 from .models import DataEvent, DataEventList, DataEventSummary, EventSummary, Metadata, Timestamp
-from .response import IntercomHttpResponse
 
 if TYPE_CHECKING:
-    from .aiohttp_executor import AiohttpExecutor
-    from .requests_executor import RequestsExecutor
+    from ._transport.aiohttp_executor import AiohttpExecutor
+    from ._transport.requests_executor import RequestsExecutor
 
 __all__ = ["AsyncRawDataEventsClient", "RawDataEventsClient"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 import signal
 import subprocess
@@ -13,13 +12,11 @@ import requests
 
 from intercom_events import __version__
 from intercom_events.cli import main
-from intercom_events.demo import run_demo
 
 
-def test_demo_runs_in_process() -> None:
-    out = io.StringIO()
-    assert run_demo(out) == 0
-    text = out.getvalue()
+def test_demo_runs_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    text = capsys.readouterr().out
     assert "Intercom stored 12: the repeat was de-duplicated" in text
     assert re.search(r"^ada\s+5\s+3\s+signed-up x1, placed-order x3, read-article x1$", text, re.M)
     assert re.search(r"^ada \(async\)\s+15\s+1\s+.*viewed-page x10$", text, re.M)

@@ -1,5 +1,5 @@
 """``intercom-events import``: the command as a user runs it (subprocesses against the fake),
-and the row reading of :mod:`intercom_events.importer` in process."""
+and the row reading of the CLI's file reader (`intercom_events.cli._importer`) in process."""
 
 from __future__ import annotations
 
@@ -15,10 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from intercom_events import DataEvent, MonetaryAmount, NotFoundError, RichLink
+from intercom_events import (
+    DataEvent,
+    ErrorDetail,
+    InvalidEventError,
+    MonetaryAmount,
+    NotFoundError,
+    RichLink,
+)
 from intercom_events.cli import main
-from intercom_events.errors import ErrorDetail, InvalidEventError
-from intercom_events.importer import BadRow, EventFile, failed_line, read_events, scalar
+
+# The reader's unit tests reach into the CLI's private file reader, as core tests do into _core.
+from intercom_events.cli._importer import BadRow, EventFile, failed_line, read_events, scalar
 from intercom_events.testing import FakeIntercom
 
 
@@ -196,7 +204,7 @@ def test_bad_arguments_exit_2(fake: FakeIntercom, args: list[str]) -> None:
 def test_bad_arguments_exit_2_as_a_process(fake: FakeIntercom) -> None:
     done = cli(fake, "import", "x.jsonl", "--concurrency", "-3")
     assert done.returncode == 2
-    assert "--concurrency: must be an integer >= 1" in done.stderr
+    assert "argument --concurrency: must be an int >= 1, got -3" in done.stderr
     assert "Traceback" not in done.stderr
 
 

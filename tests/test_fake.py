@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from intercom_events.testing import FAULT_KINDS, FakeIntercom, RecordedRequest
-from intercom_events.testing._cli import FaultSpec, parse_fault
+from intercom_events.testing._options import FaultSpec, parse_fault
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

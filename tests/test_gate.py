@@ -7,13 +7,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from intercom_events import operations
-from intercom_events.calls import Attempts, Call
-from intercom_events.config import RequestOptions
-from intercom_events.ratelimit import MARGIN, PROBE_POLL, RateGate
-from intercom_events.spec import Headers
-
-from .test_core import CONFIG
+from intercom_events._core.headers import Headers
+from intercom_events._core.ratelimit import MARGIN, PROBE_POLL, RateWindow
 
 
 def limit_headers(remaining: int, reset: int, limit: int = 5, date: float | None = None) -> Headers:
@@ -28,7 +23,7 @@ def limit_headers(remaining: int, reset: int, limit: int = 5, date: float | None
 
 
 def test_first_request_probes_alone_then_no_limit_means_no_waiting() -> None:
-    gate = RateGate()
+    gate = RateWindow()
     assert gate.reserve(0.0) == 0
     assert gate.reserve(0.0) == PROBE_POLL  # a second caller waits for the first answer
     gate.record(Headers(), 0.1)  # an answer without rate-limit headers
@@ -37,14 +32,14 @@ def test_first_request_probes_alone_then_no_limit_means_no_waiting() -> None:
 
 
 def test_a_failed_probe_lets_the_next_request_try() -> None:
-    gate = RateGate()
+    gate = RateWindow()
     assert gate.reserve(0.0) == 0
     gate.record(None, 0.5)  # connection error: no answer
     assert gate.reserve(0.5) == 0
 
 
 def test_spent_window_waits_for_the_reset_then_rolls_over() -> None:
-    gate = RateGate()
+    gate = RateWindow()
     assert gate.reserve(100.0) == 0
     gate.record(limit_headers(remaining=2, reset=110), 100.0)
     assert gate.latest is not None
@@ -58,7 +53,7 @@ def test_spent_window_waits_for_the_reset_then_rolls_over() -> None:
 
 
 def test_requests_in_flight_count_against_the_allowance() -> None:
-    gate = RateGate()
+    gate = RateWindow()
     gate.reserve(0.0)
     gate.record(limit_headers(remaining=4, reset=10), 0.0)
     assert [gate.reserve(9.0) for _ in range(2)] == [0, 0]
@@ -70,7 +65,7 @@ def test_requests_in_flight_count_against_the_allowance() -> None:
 
 
 def test_reset_is_read_against_the_server_date() -> None:
-    gate = RateGate()
+    gate = RateWindow()
     gate.reserve(5000.0)
     # Our clock is an hour ahead of the server's: the reset is 4 s after the server's Date.
     gate.record(limit_headers(remaining=0, reset=1004, date=1000), 5000.0)
@@ -78,26 +73,7 @@ def test_reset_is_read_against_the_server_date() -> None:
 
 
 def test_a_reset_implausibly_far_away_is_ignored() -> None:
-    gate = RateGate()
+    gate = RateWindow()
     gate.reserve(0.0)
     gate.record(limit_headers(remaining=0, reset=10_000), 0.0)
     assert gate.reserve(0.0) == 0
-
-
-def test_an_interrupted_send_frees_its_slot() -> None:
-    gate = RateGate()
-    spec = operations.list_data_events(
-        CONFIG,
-        RequestOptions(),
-        user_id="1",
-        email=None,
-        intercom_user_id=None,
-        summary=False,
-        per_page=None,
-    ).spec
-    call = Call(spec, lambda status, body: None)
-    attempts = Attempts(call, gate, clock=lambda: 0.0)
-    assert attempts.wait_before_send() == 0
-    with pytest.raises(KeyboardInterrupt), attempts.sending():
-        raise KeyboardInterrupt
-    assert attempts.wait_before_send() == 0  # not stuck behind the abandoned probe

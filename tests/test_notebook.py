@@ -22,8 +22,9 @@ from intercom_events import (
     NotFoundError,
     Pages,
 )
-from intercom_events.notebook import MAX_ROWS
 from intercom_events.testing import FakeIntercom
+
+MAX_ROWS = 50  # rows an HTML table shows before '… and N more'
 
 PAGE = DataEventList(
     events=(

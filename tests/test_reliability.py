@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import pytest
 from intercom_events import (
     APIConnectionError,
     APITimeoutError,
+    DataEventsClient,
     EventSummary,
     InternalServerError,
     NotFoundError,
@@ -329,3 +331,29 @@ async def test_soak_every_event_stored_exactly_once(api_kind: str) -> None:
         f"soak[{api_kind}]: {SOAK_EVENTS} events, {requests} requests, max {max(retries)} retries"
     )
     assert math.isfinite(fault_share)
+
+
+def test_a_sync_call_cut_by_ctrl_c_frees_its_rate_gate_slot(fake: FakeIntercom) -> None:
+    # The first request of a client probes alone; if Ctrl-C cut it and its slot stayed taken,
+    # every later call would wait for an answer that never comes.
+    fake.add_user(user_id="1")
+    fake.inject("slow", first=1, delay=2.0)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with DataEventsClient(token=fake.token, base_url=fake.url) as client:
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            with pytest.raises(KeyboardInterrupt):
+                client.list_data_events(user_id="1")
+            started = time.monotonic()
+            page = client.list_data_events(user_id="1")
+            elapsed = time.monotonic() - started
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert page.events == ()
+    assert elapsed < 5
+    assert len(fake.requests) == 2

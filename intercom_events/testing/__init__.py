@@ -7,8 +7,22 @@ summaries, 10-second rate-limit windows) and can inject faults: 5xx, 429, droppe
 slow or non-JSON answers, redirects.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._faults import FAULT_KINDS
-from ._server import FakeIntercom
 from ._store import RecordedRequest
 
+if TYPE_CHECKING:
+    from ._server import FakeIntercom
+
 __all__ = ["FAULT_KINDS", "FakeIntercom", "RecordedRequest"]
+
+
+def __getattr__(name: str) -> Any:
+    # aiohttp.web loads with the server, not with the package: the SDK's CLI reads the
+    # fake's options (testing._options) on every start.
+    if name == "FakeIntercom":
+        from ._server import FakeIntercom
+
+        return FakeIntercom
+    raise AttributeError(f"module 'intercom_events.testing' has no attribute {name!r}")

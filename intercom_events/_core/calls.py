@@ -1,19 +1,23 @@
 """One logical call: its request, how to decode its answer, and the attempts it takes.
 
-Executors drive :class:`Attempts` in a few lines::
+Executors drive :class:`Attempts` and the rate gate in a few lines::
 
-    attempts = Attempts(call, gate)
+    attempts = Attempts(call)
     while True:
-        if wait := attempts.wait_before_send():  # the rate-limit window is spent
+        if wait := gate.reserve(time.time()):  # the rate-limit window is spent
             sleep(wait)
             continue
-        with attempts.sending():
-            outcome = send(call.spec)           # a RawResponse or an APIConnectionError
+        try:
+            outcome = send(call.spec)          # a RawResponse or an APIConnectionError
+        except BaseException:                  # cancelled, Ctrl-C: free the gate's slot
+            gate.record(None, time.time())
+            raise
+        gate.record(headers_of(outcome), time.time())
         step = attempts.step(outcome)
         if isinstance(step, Retry):
             sleep(step.after)
             continue
-        return step                             # an IntercomHttpResponse, or it raised
+        return step                            # an IntercomHttpResponse, or it raised
 
 Every decision (retry or not, how long to wait, which error, what to log) is made here.
 """
@@ -22,19 +26,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import attrs
 
-from .errors import APIConnectionError, APITimeoutError
-from .ratelimit import RateGate
+from ..errors import APIConnectionError, APITimeoutError
+from .headers import Headers
 from .response import IntercomHttpResponse, status_error
 from .retry import Retry, decide
-from .spec import Headers, RequestSpec
+from .spec import RequestSpec
 
-__all__ = ["Attempts", "Call", "RawResponse", "connection_error"]
+__all__ = ["Attempts", "Call", "RawResponse", "connection_error", "headers_of"]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -64,30 +67,15 @@ class Attempts(Generic[T]):
     def __init__(
         self,
         call: Call[T],
-        gate: RateGate,
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.call = call
-        self.gate = gate
         self.retries_taken = 0
         self._clock = clock
         self._monotonic = monotonic
         self._mark = monotonic()
-
-    def wait_before_send(self) -> float:
-        """Seconds to wait for the rate-limit window; 0 means send now (a slot is taken)."""
-        return self.gate.reserve(self._clock())
-
-    @contextmanager
-    def sending(self) -> Iterator[None]:
-        """Wrap the send: if it is interrupted (cancelled, Ctrl-C), its gate slot is freed."""
-        try:
-            yield
-        except BaseException:
-            self.gate.record(None, self._clock())
-            raise
 
     def step(self, outcome: RawResponse | APIConnectionError) -> Retry | IntercomHttpResponse[T]:
         """``Retry(after)`` to go again, else the final response; raises the final error."""
@@ -95,7 +83,6 @@ class Attempts(Generic[T]):
         error = outcome if isinstance(outcome, APIConnectionError) else None
         response = outcome if isinstance(outcome, RawResponse) else None
         now = self._clock()
-        self.gate.record(response.headers if response else None, now)
         decision = decide(
             retry_class=spec.retry_class,
             retries_taken=self.retries_taken,
@@ -141,6 +128,11 @@ class Attempts(Generic[T]):
             elapsed_ms,
             then,
         )
+
+
+def headers_of(outcome: RawResponse | APIConnectionError) -> Headers | None:
+    """What the rate gate learns from an attempt: its response's headers (None without one)."""
+    return outcome.headers if isinstance(outcome, RawResponse) else None
 
 
 def connection_error(

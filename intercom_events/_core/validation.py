@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
@@ -17,36 +18,52 @@ from typing import Any
 
 import attrs
 
-from .errors import IntercomEventWarning, InvalidEventError
-from .models import DataEvent, EventSummary, MonetaryAmount, RichLink
+from ..errors import IntercomEventWarning, InvalidEventError
+from ..models import DataEvent, EventSummary, MonetaryAmount, RichLink
+from .checks import unix_seconds
 
 __all__ = [
+    "CREATE_IDENTIFIERS",
+    "LIST_IDENTIFIERS",
     "encode_metadata",
     "flatten_metadata",
+    "identifier",
     "json_body",
     "one_identifier",
+    "parse_time",
     "prepare_event",
     "summaries_body",
-    "timestamp",
 ]
 
 CREATE_IDENTIFIERS = ("user_id", "id", "email")
 LIST_IDENTIFIERS = ("user_id", "email", "intercom_user_id")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
-def timestamp(field: str, value: object) -> int:
-    """Unix seconds from an int or an aware datetime."""
-    if isinstance(value, datetime):
-        if value.utcoffset() is None:
-            raise InvalidEventError(field, "must be an aware datetime (naive ones are ambiguous)")
-        value = math.floor(value.timestamp())
-    if isinstance(value, bool) or not isinstance(value, int):
+def parse_time(field: str, text: str) -> int | datetime:
+    """A time written as text: Unix seconds, or ISO 8601 with an offset.
+
+    Its range is checked where the value is used, as for any other ``created_at``.
+    """
+    text = text.strip()
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
         raise InvalidEventError(
-            field, f"must be int Unix seconds or an aware datetime, got {type(value).__name__}"
-        )
-    if value < 0:
-        raise InvalidEventError(field, f"must be Unix seconds >= 0, got {value}")
-    return value
+            field, f"must be Unix seconds or an ISO 8601 time, got {text!r}"
+        ) from None
+    if moment.utcoffset() is None:
+        raise InvalidEventError(field, f"needs an offset, e.g. {text}+00:00")
+    return moment
+
+
+def identifier(event: DataEvent) -> tuple[str, str] | None:
+    """Who an event is for, as ``(name, value)``: the first of ``user_id``, ``id``, ``email``."""
+    return next(
+        ((name, value) for name in CREATE_IDENTIFIERS if (value := getattr(event, name))), None
+    )
 
 
 def one_identifier(given: Mapping[str, object], allowed: Sequence[str]) -> tuple[str, str]:
@@ -90,7 +107,7 @@ def _metadata_value(key: str, value: object) -> object:
             raise InvalidEventError(field, f"numbers must be finite, got {value!r}")
         return value
     if isinstance(value, datetime):
-        return timestamp(field, value)
+        return unix_seconds(field, value)
     if isinstance(value, Mapping):
         value = _typed_mapping(field, value)
     if isinstance(value, RichLink):
@@ -111,9 +128,9 @@ def _metadata_value(key: str, value: object) -> object:
 
 def _callers_level() -> int:
     """The ``stacklevel`` that points a warning at the first frame outside this package."""
-    package = os.path.dirname(__file__)
+    package = os.path.dirname(os.path.dirname(__file__)) + os.sep
     frame, level = sys._getframe(1), 1
-    while frame.f_back is not None and os.path.dirname(frame.f_code.co_filename) == package:
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
         frame, level = frame.f_back, level + 1
     return level
 
@@ -198,7 +215,7 @@ def prepare_event(
     given = {"user_id": event.user_id, "id": event.id, "email": event.email}
     ident, value = one_identifier(given, CREATE_IDENTIFIERS)
     created_at = math.floor(now) if event.created_at is None else event.created_at
-    pinned = timestamp("created_at", created_at)
+    pinned = unix_seconds("created_at", created_at)
     body: dict[str, object] = {"event_name": name, "created_at": pinned, ident: value}
     if event.metadata is not None:
         body["metadata"] = encode_metadata(event.metadata, max_keys)
@@ -222,8 +239,8 @@ def summaries_body(user_id: object, summaries: Sequence[EventSummary]) -> dict[s
         field = f"event_summaries[{index}]"
         if not isinstance(summary, EventSummary):
             raise InvalidEventError(field, f"must be an EventSummary, got {type(summary).__name__}")
-        first = timestamp(f"{field}.first", summary.first)
-        last = timestamp(f"{field}.last", summary.last)
+        first = unix_seconds(f"{field}.first", summary.first)
+        last = unix_seconds(f"{field}.last", summary.last)
         if first > last:
             raise InvalidEventError(field, f"first ({first}) must not be after last ({last})")
         items.append(

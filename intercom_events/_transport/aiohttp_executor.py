@@ -1,6 +1,6 @@
 """The async executor: sends a :class:`RequestSpec` with ``aiohttp`` and awaits between tries.
 
-Like the sync executor it decides nothing (see :mod:`~intercom_events.calls`): it owns the
+Like the sync executor it decides nothing (see ``_core.calls``): it owns the
 session's lifecycle and event-loop binding, puts bytes on the wire, and maps aiohttp's
 exceptions to the SDK's own. aiohttp is imported when the first request is made.
 """
@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 import urllib.request
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from .calls import Attempts, Call, RawResponse, connection_error
-from .config import Secret
-from .errors import APIConnectionError
-from .ratelimit import RateGate
-from .response import IntercomHttpResponse
-from .retry import Retry
-from .spec import Headers, RequestSpec
+from .._core.calls import Attempts, Call, RawResponse, connection_error, headers_of
+from .._core.config import ClientConfig
+from .._core.headers import Headers
+from .._core.ratelimit import RateGate
+from .._core.response import IntercomHttpResponse
+from .._core.retry import Retry
+from .._core.spec import RequestSpec
+from ..errors import APIConnectionError
 
 if TYPE_CHECKING:
     import aiohttp
@@ -50,15 +52,11 @@ class AiohttpExecutor:
     """Runs calls on one ``aiohttp.ClientSession``: ours (made lazily) or the caller's."""
 
     def __init__(
-        self,
-        token: Secret,
-        gate: RateGate,
-        base_url: str,
-        session: aiohttp.ClientSession | None = None,
+        self, config: ClientConfig, gate: RateGate, session: aiohttp.ClientSession | None = None
     ) -> None:
         self.gate = gate
-        self._token = token
-        self._base_url = base_url
+        self._token = config.token
+        self._base_url = config.base_url
         self._session = session
         self._owns_session = session is None
         self._proxy: str | None = None
@@ -66,6 +64,13 @@ class AiohttpExecutor:
         self._closed = False
         self._headers_for: Headers | None = None
         self._headers: dict[str, str] = {}
+
+    @staticmethod
+    def library() -> str:
+        """``aiohttp/<version>``, for the User-Agent (not aiohttp itself: it loads on use)."""
+        from importlib.metadata import version
+
+        return f"aiohttp/{version('aiohttp')}"
 
     def _ready_session(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -92,13 +97,17 @@ class AiohttpExecutor:
 
     async def execute(self, call: Call[T]) -> IntercomHttpResponse[T]:
         """Send ``call`` until the core says it is done; its response, or its error."""
-        attempts = Attempts(call, self.gate)
+        attempts = Attempts(call)
         while True:
-            if wait := attempts.wait_before_send():
+            if wait := await self.gate.reserve_async(time.time()):
                 await asyncio.sleep(wait)
                 continue
-            with attempts.sending():
+            try:
                 outcome = await self._send(call.spec)
+            except BaseException:
+                self.gate.record(None, time.time())  # cancelled: free the slot, without waiting
+                raise
+            await self.gate.record_async(headers_of(outcome), time.time())
             step = attempts.step(outcome)
             if isinstance(step, Retry):
                 await asyncio.sleep(step.after)

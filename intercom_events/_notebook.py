@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from ._core.validation import identifier
+
 if TYPE_CHECKING:
     import pandas
 
-    from .models import BulkResult, DataEventList, DataEventSummary
+    from .models import BulkResult, DataEvent, DataEventList, DataEventSummary
 
 __all__ = ["bulk_html", "event_list_frame", "event_list_html", "summary_frame", "summary_html"]
 
@@ -80,7 +82,7 @@ def bulk_html(result: BulkResult) -> str:
     rows = (
         (
             f.event.event_name,
-            f.event.user_id or f.event.email or f.event.id,
+            _who(f.event),
             _when(f.event.created_at),
             type(f.error).__name__,
             f.error,
@@ -88,6 +90,12 @@ def bulk_html(result: BulkResult) -> str:
         for f in result.failed
     )
     return totals + _table("failed", ("event_name", "who", "created_at", "error", "message"), rows)
+
+
+def _who(event: DataEvent) -> str:
+    """``user_id=42``: the identifier an event is sent for."""
+    found = identifier(event)
+    return f"{found[0]}={found[1]}" if found else ""
 
 
 def _pandas() -> Any:

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import cattrs
 
-from .errors import ResponseDecodeError
-from .models import (
+from ..errors import ResponseDecodeError
+from ..models import (
     DataEvent,
     DataEventList,
     DataEventSummary,

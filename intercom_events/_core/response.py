@@ -7,10 +7,10 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from .errors import APIStatusError, ErrorDetail, status_error_class
+from ..errors import APIStatusError, ErrorDetail, status_error_class
+from .headers import Headers
+from .hints import HINTED_STATUSES, hinted_wait
 from .ratelimit import RateLimit, parse_rate_limit
-from .retry import HINTED_STATUSES, hinted_wait
-from .spec import Headers
 
 __all__ = ["IntercomHttpResponse", "status_error"]
 

@@ -1,21 +1,49 @@
-"""What the sync and async clients share: construction, configuration, repr."""
+"""What the sync and async clients share: construction, configuration, repr.
+
+A client is its settings (``_core.config``), a rate gate, an executor from ``_transport``
+and a raw view (``raw``). Each client class names its executor and raw view as class
+attributes; every public method goes ``client → raw view → core builder → executor``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from .config import ClientConfig, resolve_config
-from .ratelimit import RateGate, RateLimit
-from .retry import RetryPolicy
+from ._core.config import ClientConfig, resolve_config
+from ._core.ratelimit import RateGate, RateLimit
+from ._core.retry import RetryPolicy
+from ._transport.gate import LocalRateGate
 
 __all__ = ["ClientBase"]
 
 SessionT = TypeVar("SessionT")
 
 
-class ClientBase(Generic[SessionT]):
+class _Executor(Protocol):
+    def __init__(self, config: ClientConfig, gate: RateGate, session: Any) -> None: ...
+
+    @staticmethod
+    def library() -> str:
+        """``name/version`` of the HTTP library, for the User-Agent."""
+        ...  # pragma: no cover
+
+
+class _RawView(Protocol):
+    def __init__(self, config: ClientConfig, executor: Any) -> None: ...
+
+
+ExecutorT = TypeVar("ExecutorT", bound=_Executor)
+RawT = TypeVar("RawT", bound=_RawView)
+
+
+class ClientBase(Generic[SessionT, ExecutorT, RawT]):
     """Resolves the settings once (the token read from the environment now, not at import)."""
+
+    _executor_type: type[ExecutorT]
+    """The executor this client sends its calls with."""
+    _raw_type: type[RawT]
+    """The class of ``with_raw_response``."""
 
     def __init__(
         self,
@@ -43,18 +71,11 @@ class ClientBase(Generic[SessionT]):
             metadata_max_keys=metadata_max_keys,
             headers=headers,
             allow_insecure_http=allow_insecure_http,
-            library=self._library,
+            library=self._executor_type.library,
         )
-        self._gate = RateGate()
-        self._setup(self._config, self._gate, session)
-
-    def _library(self) -> str:
-        """``name/version`` of the HTTP library, for the User-Agent."""
-        raise NotImplementedError
-
-    def _setup(self, config: ClientConfig, gate: RateGate, session: SessionT | None) -> None:
-        """Make the executor and the raw view."""
-        raise NotImplementedError
+        self._gate = LocalRateGate()
+        self._executor = self._executor_type(self._config, self._gate, session)
+        self.with_raw_response = self._raw_type(self._config, self._executor)
 
     @property
     def base_url(self) -> str:

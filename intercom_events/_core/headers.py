@@ -1,21 +1,10 @@
-"""What goes on the wire, as plain data: :class:`RequestSpec` and :class:`Headers`.
-
-A spec carries an absolute, fully percent-encoded URL and the body as bytes, so every
-executor sends exactly the same request whatever its HTTP library would have encoded.
-"""
+"""HTTP headers as plain data: :class:`Headers`, immutable and case-insensitive."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-import attrs
-
-if TYPE_CHECKING:
-    from .retry import RetryClass, RetryPolicy
-
-__all__ = ["Headers", "RequestSpec"]
+__all__ = ["Headers"]
 
 
 class Headers(Mapping[str, str]):
@@ -62,26 +51,3 @@ class Headers(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"Headers({dict(self.items())!r})"
-
-
-@attrs.frozen
-class RequestSpec:
-    """One HTTP request, ready to send: everything an executor needs, nothing it must decide.
-
-    The token is not here: executors add it (``requests`` through an auth object, so
-    ``~/.netrc`` cannot replace it), which keeps specs safe to log and to repr.
-    """
-
-    method: str
-    url: str
-    headers: Headers
-    body: bytes | None
-    timeout: float | None
-    max_retries: int
-    retry_policy: RetryPolicy
-    retry_class: RetryClass
-
-    @property
-    def path(self) -> str:
-        """The URL path, for logs (the query may carry identifiers, so it is left out)."""
-        return urlsplit(self.url).path

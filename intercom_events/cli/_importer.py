@@ -26,11 +26,12 @@ from typing import Any, Self
 
 import attrs
 
-from .errors import InvalidEventError
-from .models import DataEvent, MonetaryAmount, RichLink
-from .validation import json_body, prepare_event
+from .._core.validation import json_body, parse_time, prepare_event
+from ..errors import InvalidEventError
+from ..models import DataEvent, MonetaryAmount, RichLink
+from ._output import describe
 
-__all__ = ["BadRow", "EventFile", "describe", "failed_line", "read_events", "scalar"]
+__all__ = ["BadRow", "EventFile", "failed_line", "read_events", "scalar"]
 
 FIELDS = ("event_name", "created_at", "user_id", "email", "id", "metadata")
 IDENTIFIERS = ("user_id", "email", "id")
@@ -233,7 +234,7 @@ def _event(row: object) -> DataEvent:
         raise InvalidEventError("row", f"unknown fields {unknown}; expected {', '.join(FIELDS)}")
     created_at = row.get("created_at")
     if isinstance(created_at, str):
-        created_at = _time(created_at)
+        created_at = parse_time("created_at", created_at)
     metadata = row.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         raise InvalidEventError("metadata", f"must be a JSON object, got {type(metadata).__name__}")
@@ -258,22 +259,6 @@ def _text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def _time(text: str) -> int | datetime:
-    """Unix seconds (digits) or an ISO 8601 time with an offset."""
-    text = text.strip()
-    if text.isascii() and text.isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidEventError(
-            "created_at", f"must be Unix seconds or an ISO 8601 time, got {text!r}"
-        ) from None
-    if moment.utcoffset() is None:
-        raise InvalidEventError("created_at", f"needs an offset, e.g. {text}+00:00")
-    return moment
-
-
 def failed_line(item: DataEvent | BadRow, error: Exception) -> str:
     """A failed event as a line of the importer's own format, with ``error`` added."""
     if isinstance(item, BadRow):
@@ -295,8 +280,3 @@ def _plain(value: object) -> object:
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     return value
-
-
-def describe(error: BaseException) -> str:
-    """One line for an error: its class and message (with status and request id for API ones)."""
-    return f"{type(error).__name__}: {' '.join(str(error).split())}"

@@ -2,24 +2,40 @@
 
 Every event read from the input ends in exactly one place: ``accepted`` or ``failed``
 (``accepted + len(failed) == total``), and ``on_result`` hears of each as it finishes. The
-clients only keep up to ``concurrency`` requests in flight (threads or tasks).
+clients only keep up to ``concurrency`` requests in flight (threads or tasks) and own the
+progress bar, which the tally only updates.
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
+from ..errors import APIConnectionError, InvalidEventError
+from ..models import BulkResult, DataEvent, FailedEvent
 from . import operations
 from .calls import Call
+from .checks import bounded_int
 from .config import ClientConfig
-from .errors import APIConnectionError, InvalidEventError
-from .models import BulkResult, DataEvent, FailedEvent
 
-__all__ = ["BulkTally", "check_concurrency"]
+__all__ = ["BulkTally", "OnResult", "ProgressBar", "check_concurrency"]
 
 OnResult = Callable[[DataEvent, Exception | None], Any]
+
+
+class ProgressBar(Protocol):
+    """The part of a ``tqdm`` bar the tally uses."""
+
+    def set_postfix(self, *, refresh: bool, **counts: int) -> None:
+        """Show the counts beside the bar."""
+
+    def update(self, n: int) -> object:
+        """Move the bar ``n`` steps."""
+
+    def close(self) -> None:
+        """Finish the bar."""
+
+
 INTERRUPTED = (
     "interrupted before its outcome was known; safe to resend as it is "
     "(its created_at is pinned, so Intercom de-duplicates it)"
@@ -28,9 +44,7 @@ INTERRUPTED = (
 
 def check_concurrency(concurrency: object) -> int:
     """A positive int, or :class:`InvalidEventError`."""
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidEventError("concurrency", f"must be an int >= 1, got {concurrency!r}")
-    return concurrency
+    return bounded_int("concurrency", concurrency, minimum=1)
 
 
 class BulkTally:
@@ -41,15 +55,14 @@ class BulkTally:
         config: ClientConfig,
         *,
         on_result: OnResult | None,
-        progress: bool,
-        events: Iterable[Any] | object,
+        bar: ProgressBar | None = None,
     ) -> None:
         self._config = config
         self._on_result = on_result
         self.total = 0
         self.accepted = 0
         self.failed: list[FailedEvent] = []
-        self._bar = _progress_bar(events) if progress else None
+        self._bar = bar
 
     def prepare(self, event: object) -> tuple[DataEvent, Call[DataEvent]] | None:
         """The event with ``created_at`` pinned and its call; None if refused (and reported)."""
@@ -88,14 +101,3 @@ class BulkTally:
         if self._bar is not None:
             self._bar.close()
         return BulkResult(total=self.total, accepted=self.accepted, failed=self.failed)
-
-
-def _progress_bar(events: object) -> Any:
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        raise ImportError(
-            "progress=True needs tqdm: pip install 'intercom-events[progress]'"
-        ) from None
-    total = operator.length_hint(events) or None
-    return tqdm(total=total, unit="event", desc="sending", dynamic_ncols=True)

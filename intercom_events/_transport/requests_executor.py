@@ -1,7 +1,7 @@
 """The sync executor: sends a :class:`RequestSpec` with ``requests`` and sleeps between tries.
 
-It decides nothing: every rule is in the core (:mod:`~intercom_events.calls`). Its job is
-bytes on the wire and back, and mapping ``requests`` exceptions to the SDK's own.
+It decides nothing: every rule is in the core (``_core.calls``). Its job is bytes on the wire
+and back, and mapping ``requests`` exceptions to the SDK's own.
 """
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ import threading
 import time
 from typing import TYPE_CHECKING, TypeVar
 
-from .calls import Attempts, Call, RawResponse, connection_error
-from .config import Secret
-from .errors import APIConnectionError
-from .ratelimit import RateGate
-from .response import IntercomHttpResponse
-from .retry import Retry
-from .spec import Headers, RequestSpec
+from .._core.calls import Attempts, Call, RawResponse, connection_error, headers_of
+from .._core.config import ClientConfig, Secret
+from .._core.headers import Headers
+from .._core.ratelimit import RateGate
+from .._core.response import IntercomHttpResponse
+from .._core.retry import Retry
+from .._core.spec import RequestSpec
+from ..errors import APIConnectionError
 
 if TYPE_CHECKING:
     import requests
@@ -80,15 +81,22 @@ class RequestsExecutor:
     """Runs calls on one ``requests.Session``: ours (closed by :meth:`close`) or the caller's."""
 
     def __init__(
-        self, token: Secret, gate: RateGate, session: requests.Session | None = None
+        self, config: ClientConfig, gate: RateGate, session: requests.Session | None = None
     ) -> None:
         self.gate = gate
         self._owns_session = session is None
         self._session = session  # ours is made by the first request: requests loads then
         self._pool_size = POOL_SIZE
-        self._auth = _BearerAuth(token)
+        self._auth = _BearerAuth(config.token)
         self._closed = False
         self._lock = threading.Lock()
+
+    @staticmethod
+    def library() -> str:
+        """``requests/<version>``, for the User-Agent (requests loads with the first request)."""
+        import requests
+
+        return f"requests/{requests.__version__}"
 
     def execute(
         self, call: Call[T], *, abandon: threading.Event | None = None
@@ -98,15 +106,19 @@ class RequestsExecutor:
         ``abandon`` is the sync stand-in for cancelling a task: once it is set, no further
         attempt starts and waits end early (an attempt already on the wire runs to its end).
         """
-        attempts = Attempts(call, self.gate)
+        attempts = Attempts(call)
         while True:
             if abandon is not None and abandon.is_set():
                 raise Abandoned
-            if wait := attempts.wait_before_send():
+            if wait := self.gate.reserve(time.time()):
                 _sleep(wait, abandon)
                 continue
-            with attempts.sending():
+            try:
                 outcome = self._send(call.spec)
+            except BaseException:
+                self.gate.record(None, time.time())  # Ctrl-C: free the slot
+                raise
+            self.gate.record(headers_of(outcome), time.time())
             step = attempts.step(outcome)
             if isinstance(step, Retry):
                 _sleep(step.after, abandon)

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from enum import Enum
 
 import attrs
 
-from .errors import APIConnectionError, APITimeoutError
-from .spec import Headers
+from ..errors import APIConnectionError, APITimeoutError
+from .checks import attr, number
+from .headers import Headers
+from .hints import HINTED_STATUSES, hinted_wait
 
-__all__ = ["Retry", "RetryClass", "RetryPolicy", "decide", "hinted_wait", "reset_wait"]
+__all__ = ["Retry", "RetryClass", "RetryPolicy", "decide"]
 
 RETRYABLE_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
-HINTED_STATUSES = frozenset({429, 503})
 
 
 class RetryClass(Enum):
@@ -39,9 +39,9 @@ class RetryPolicy:
     backoff; a hint longer than ``max_wait`` raises at once instead of blocking.
     """
 
-    base: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
-    cap: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
-    max_wait: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
+    base: float = attrs.field(default=0.5, validator=attr(number))
+    cap: float = attrs.field(default=8.0, validator=attr(number))
+    max_wait: float = attrs.field(default=60.0, validator=attr(number))
 
     def backoff(self, retry: int, rand: Callable[[], float] = random.random) -> float:
         """Seconds to wait before retry number ``retry`` (from 1), with jitter."""
@@ -53,48 +53,6 @@ class Retry:
     """Try again after ``after`` seconds."""
 
     after: float
-
-
-def hinted_wait(headers: Headers, now: float) -> float | None:
-    """Seconds the server asks us to wait: ``Retry-After``, else ``X-RateLimit-Reset``.
-
-    ``X-RateLimit-Reset`` is measured against the response's ``Date`` when present, so a
-    skewed local clock does not matter; ``now`` is used otherwise.
-    """
-    retry_after = headers.get("retry-after")
-    if retry_after is not None:
-        retry_after = retry_after.strip()
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            moment = _http_date(retry_after)
-            if moment is not None:
-                return max(0.0, moment - _server_now(headers, now))
-    return reset_wait(headers, now)
-
-
-def reset_wait(headers: Headers, now: float) -> float | None:
-    """Seconds until ``X-RateLimit-Reset``, measured against the response's ``Date``."""
-    reset = headers.get("x-ratelimit-reset")
-    if reset is None:
-        return None
-    try:
-        return max(0.0, float(reset) - _server_now(headers, now))
-    except ValueError:
-        return None
-
-
-def _http_date(value: str) -> float | None:
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def _server_now(headers: Headers, now: float) -> float:
-    date = headers.get("date")
-    moment = _http_date(date) if date else None
-    return now if moment is None else moment
 
 
 def decide(

@@ -18,10 +18,11 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from ._version import __version__
-from .errors import IntercomError
+from .._version import __version__
+from ..errors import IntercomError, InvalidEventError
+from .checks import bounded_int, kind, number
+from .headers import Headers
 from .retry import RetryPolicy
-from .spec import Headers
 
 __all__ = [
     "REGIONS",
@@ -72,17 +73,17 @@ class Secret:
 
 
 def _timeout(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is UNSET or value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ValueError(f"{attribute.name} must be a positive number of seconds or None")
+    if value is not UNSET and value is not None:
+        number(attribute.name, value, positive=True)
 
 
 def _max_retries(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is UNSET:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{attribute.name} must be an int >= 0, got {value!r}")
+    if value is not UNSET:
+        bounded_int(attribute.name, value, minimum=0)
+
+
+def _retry_policy(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    kind(attribute.name, value, RetryPolicy, optional=True)
 
 
 @attrs.frozen(kw_only=True)
@@ -91,7 +92,7 @@ class RequestOptions:
 
     timeout: float | _Unset | None = attrs.field(default=UNSET, validator=_timeout)
     max_retries: int | _Unset = attrs.field(default=UNSET, validator=_max_retries)
-    retry_policy: RetryPolicy | None = None
+    retry_policy: RetryPolicy | None = attrs.field(default=None, validator=_retry_policy)
     additional_headers: Mapping[str, str] = attrs.field(factory=dict)
     additional_query_parameters: Mapping[str, str] = attrs.field(factory=dict)
 
@@ -135,8 +136,11 @@ class ClientConfig:
 
 
 def no_authorization(headers: Mapping[str, str]) -> None:
+    """Refuse an Authorization header: the token goes through ``token=``, redacted."""
     if any(name.lower() == "authorization" for name in headers):
-        raise ValueError("set the token with token=..., not with an Authorization header")
+        raise InvalidEventError(
+            "headers", "set the token with token=..., not with an Authorization header"
+        )
 
 
 def _is_loopback(host: str) -> bool:
@@ -152,13 +156,14 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> str:
     """The base URL without a trailing slash, refusing plain http to non-loopback hosts."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+        raise InvalidEventError("base_url", f"must be an http(s) URL with a host, got {base_url!r}")
     if parts.query or parts.fragment:
-        raise ValueError(f"base_url must not carry a query or fragment, got {base_url!r}")
+        raise InvalidEventError("base_url", f"must not carry a query or fragment, got {base_url!r}")
     if parts.scheme == "http" and not (allow_insecure_http or _is_loopback(parts.hostname)):
-        raise ValueError(
-            f"base_url {base_url!r} uses plain http to a non-loopback host, which would send "
-            "the token in clear text; use https, or pass allow_insecure_http=True for a test host"
+        raise InvalidEventError(
+            "base_url",
+            f"{base_url!r} uses plain http to a non-loopback host, which would send the token "
+            "in clear text; use https, or pass allow_insecure_http=True for a test host",
         )
     return base_url.rstrip("/")
 
@@ -204,23 +209,17 @@ def resolve_config(
         base_url = os.environ.get("INTERCOM_BASE_URL") or None
     if base_url is None:
         if region not in REGIONS:
-            raise ValueError(f"region must be one of {sorted(REGIONS)}, got {region!r}")
+            raise InvalidEventError("region", f"must be one of {sorted(REGIONS)}, got {region!r}")
         base_url = REGIONS[region]
     if not isinstance(intercom_version, str) or not _VERSION.fullmatch(intercom_version):
-        raise ValueError(
-            "intercom_version must be a version such as '2.14', or 'Preview'/'Unstable', "
-            f"got {intercom_version!r}"
+        raise InvalidEventError(
+            "intercom_version",
+            f"must be a version such as '2.14', or 'Preview'/'Unstable', got {intercom_version!r}",
         )
-    _timeout(None, attrs.fields(RequestOptions).timeout, timeout)
-    _max_retries(None, attrs.fields(RequestOptions).max_retries, max_retries)
-    if metadata_max_keys is not None and (
-        isinstance(metadata_max_keys, bool)
-        or not isinstance(metadata_max_keys, int)
-        or metadata_max_keys < 1
-    ):
-        raise ValueError(
-            f"metadata_max_keys must be an int >= 1 or None, got {metadata_max_keys!r}"
-        )
+    # The client-wide values obey the per-call rules.
+    RequestOptions(timeout=timeout, max_retries=max_retries, retry_policy=retry_policy)
+    if metadata_max_keys is not None:
+        bounded_int("metadata_max_keys", metadata_max_keys, minimum=1)
     no_authorization(headers or {})
     return ClientConfig(
         token=read_token(token),

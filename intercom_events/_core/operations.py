@@ -11,12 +11,14 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import attrs
 
+from ..errors import IntercomError
+from ..models import DataEvent, DataEventList, DataEventSummary, EventSummary
 from .calls import Call
+from .checks import bounded_int, kind
 from .config import UNSET, ClientConfig, RequestOptions, no_authorization
-from .errors import IntercomError, InvalidEventError
-from .models import DataEvent, DataEventList, DataEventSummary, EventSummary
+from .headers import Headers
 from .retry import RetryClass
-from .spec import Headers, RequestSpec
+from .spec import RequestSpec
 from .validation import (
     LIST_IDENTIFIERS,
     json_body,
@@ -102,12 +104,9 @@ def list_data_events(
     given = {"user_id": user_id, "email": email, "intercom_user_id": intercom_user_id}
     name, value = one_identifier(given, LIST_IDENTIFIERS)
     query = {"type": "user", name: value}
-    if not isinstance(summary, bool):
-        raise InvalidEventError("summary", f"must be True or False, got {summary!r}")
+    kind("summary", summary, bool)
     if per_page is not None:
-        if isinstance(per_page, bool) or not isinstance(per_page, int) or per_page < 1:
-            raise InvalidEventError("per_page", f"must be an int >= 1, got {per_page!r}")
-        query["per_page"] = str(per_page)
+        query["per_page"] = str(bounded_int("per_page", per_page, minimum=1))
     url = f"{config.base_url}/events"
     if summary:
         query["summary"] = "true"

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
-from .aio_client import AsyncDataEventsClient
-from .client import DataEventsClient
-from .commands import table
-from .models import Metadata, MonetaryAmount, RichLink
-from .testing import FakeIntercom
+from ..client import DataEventsClient
+from ..models import Metadata, MonetaryAmount, RichLink
+from ._output import table
 
 USERS = {
     "ada": ["signed-up", "placed-order", "placed-order", "read-article", "placed-order"],
@@ -28,8 +25,20 @@ def _metadata(name: str, n: int) -> Metadata:
     return {"source": "demo"}
 
 
+def add_commands(commands: Any) -> None:
+    """The ``demo`` sub-parser."""
+    commands.add_parser(
+        "demo", help="run the SDK against the bundled fake Intercom (no token, no network)"
+    )
+
+
 def run_demo(out: TextIO = sys.stdout) -> int:
     """Send events for a few users, page through them, print a summary table; exit code."""
+    # asyncio and aiohttp load for the demo only, not with every command's parser.
+    import asyncio
+
+    from ..testing import FakeIntercom
+
     with FakeIntercom() as fake:
         for user in USERS:
             fake.add_user(user_id=user, email=f"{user}@example.com")
@@ -66,6 +75,10 @@ def run_demo(out: TextIO = sys.stdout) -> int:
 
 async def _async_part(token: str, url: str, out: TextIO) -> tuple[str, str, str, str]:
     """The same API from asyncio: ten events in flight at once, then a summary."""
+    import asyncio
+
+    from ..aio_client import AsyncDataEventsClient
+
     async with AsyncDataEventsClient(token=token, base_url=url) as client:
         await asyncio.gather(
             *(

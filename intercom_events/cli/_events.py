@@ -1,46 +1,26 @@
-"""The API commands of the command line: ``send``, ``list`` and ``summaries``.
+"""The API commands: ``send``, ``list`` and ``summaries``.
 
-Each takes parsed arguments and a client and returns an exit code; the parser and the error
-handling are in :mod:`intercom_events.cli`.
+Each takes parsed arguments and a client and returns an exit code; errors propagate to
+``_main``, which turns them into exit codes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import attrs
 
-from .client import DataEventsClient
-from .converter import converter
-from .importer import scalar
-from .models import DataEvent, EventSummary, Metadata
+from .._core.converter import converter
+from ..client import DataEventsClient
+from ..models import DataEvent, EventSummary, Metadata
+from ._importer import scalar
+from ._output import emit, table, who
+from ._parser import time_flag
 
-__all__ = [
-    "add_commands",
-    "parse_meta",
-    "parse_time",
-    "run_command",
-    "table",
-]
-
-
-def parse_time(text: str) -> int | datetime:
-    """Unix seconds, or an ISO 8601 time with an offset (``2026-01-31T12:00:00+01:00``)."""
-    if text.lstrip("-").isdigit():
-        return int(text)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is neither Unix seconds nor an ISO 8601 time"
-        ) from None
-    if moment.utcoffset() is None:
-        raise argparse.ArgumentTypeError(f"{text!r} needs an offset, e.g. {text}+00:00")
-    return moment
+__all__ = ["add_commands", "parse_meta", "run_command"]
 
 
 def parse_meta(text: str) -> tuple[str, str | int | float]:
@@ -59,7 +39,7 @@ def add_commands(commands: Any) -> None:
     who.add_argument("--user-id", help="your id of the user")
     who.add_argument("--email", help="the user's email")
     who.add_argument("--id", dest="id", help="Intercom's id of the user or lead")
-    send.add_argument("--created-at", type=parse_time, help="Unix seconds or ISO 8601 (now)")
+    send.add_argument("--created-at", type=time_flag, help="Unix seconds or ISO 8601 (now)")
     send.add_argument(
         "--meta",
         type=parse_meta,
@@ -85,8 +65,8 @@ def add_commands(commands: Any) -> None:
     summaries.add_argument("--user-id", required=True)
     summaries.add_argument("--event", required=True, metavar="NAME")
     summaries.add_argument("--count", type=int, required=True)
-    summaries.add_argument("--first", type=parse_time, required=True, metavar="TIME")
-    summaries.add_argument("--last", type=parse_time, required=True, metavar="TIME")
+    summaries.add_argument("--first", type=time_flag, required=True, metavar="TIME")
+    summaries.add_argument("--last", type=time_flag, required=True, metavar="TIME")
 
 
 def run_command(args: argparse.Namespace, client: DataEventsClient, out: TextIO) -> int:
@@ -101,7 +81,7 @@ def run_command(args: argparse.Namespace, client: DataEventsClient, out: TextIO)
             created_at=args.created_at,
             metadata=metadata,
         )
-        _emit(args.json, out, _event_json(sent), f"sent {_describe(sent)}")
+        emit(args.json, out, _event_json(sent), f"sent {_describe(sent)}")
     elif args.command == "list":
         who = {
             "user_id": args.user_id,
@@ -113,7 +93,7 @@ def run_command(args: argparse.Namespace, client: DataEventsClient, out: TextIO)
             rows = [
                 (i.name or "", str(i.count), _iso(i.first), _iso(i.last)) for i in summary.events
             ]
-            _emit(
+            emit(
                 args.json,
                 out,
                 converter.unstructure(summary),
@@ -122,7 +102,7 @@ def run_command(args: argparse.Namespace, client: DataEventsClient, out: TextIO)
         else:
             page = client.list_data_events(**who, per_page=args.per_page)
             lines = [(e.event_name, _iso(e.created_at), _meta(e)) for e in page.events]
-            _emit(
+            emit(
                 args.json,
                 out,
                 [_event_json(e) for e in page.events],
@@ -131,7 +111,7 @@ def run_command(args: argparse.Namespace, client: DataEventsClient, out: TextIO)
     else:
         summary_item = EventSummary(args.event, count=args.count, first=args.first, last=args.last)
         client.create_data_event_summaries(user_id=args.user_id, event_summaries=[summary_item])
-        _emit(
+        emit(
             args.json,
             out,
             {"recorded": 1},
@@ -150,14 +130,8 @@ def _event_json(event: DataEvent) -> dict[str, Any]:
 
 
 def _describe(event: DataEvent) -> str:
-    who = next(
-        f"{k}={v}"
-        for k, v in (("user_id", event.user_id), ("email", event.email), ("id", event.id))
-        if v
-    )
-    return (
-        f"{event.event_name} for {who} at {_iso(event.created_at)} (created_at {event.created_at})"
-    )
+    when = f"{_iso(event.created_at)} (created_at {event.created_at})"
+    return f"{event.event_name} for {who(event)} at {when}"
 
 
 def _meta(event: DataEvent) -> str:
@@ -168,20 +142,3 @@ def _iso(value: object) -> str:
     if isinstance(value, int):
         return datetime.fromtimestamp(value, UTC).isoformat()
     return value.isoformat() if isinstance(value, datetime) else ""
-
-
-def _emit(as_json: bool, out: TextIO, data: object, text: str) -> None:
-    print(json.dumps(data, default=str) if as_json else text, file=out)
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain-text table, columns padded to their widest cell."""
-    if not rows:
-        return "(none)"
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    ruler = ["-" * width for width in widths]
-    lines = [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in [header, ruler, *rows]
-    ]
-    return "\n".join(lines)

@@ -1,0 +1,57 @@
+"""The server's hints on when to come back: ``Retry-After`` and ``X-RateLimit-Reset``.
+
+Read in one place for the retry decision, the rate-limit gate and the errors' ``retry_after``.
+"""
+
+from __future__ import annotations
+
+from email.utils import parsedate_to_datetime
+
+from .headers import Headers
+
+__all__ = ["HINTED_STATUSES", "hinted_wait", "reset_wait"]
+
+HINTED_STATUSES = frozenset({429, 503})
+"""The statuses whose hint decides the wait before a retry."""
+
+
+def hinted_wait(headers: Headers, now: float) -> float | None:
+    """Seconds the server asks us to wait: ``Retry-After``, else ``X-RateLimit-Reset``.
+
+    ``X-RateLimit-Reset`` is measured against the response's ``Date`` when present, so a
+    skewed local clock does not matter; ``now`` is used otherwise.
+    """
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        retry_after = retry_after.strip()
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            moment = _http_date(retry_after)
+            if moment is not None:
+                return max(0.0, moment - _server_now(headers, now))
+    return reset_wait(headers, now)
+
+
+def reset_wait(headers: Headers, now: float) -> float | None:
+    """Seconds until ``X-RateLimit-Reset``, measured against the response's ``Date``."""
+    reset = headers.get("x-ratelimit-reset")
+    if reset is None:
+        return None
+    try:
+        return max(0.0, float(reset) - _server_now(headers, now))
+    except ValueError:
+        return None
+
+
+def _http_date(value: str) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _server_now(headers: Headers, now: float) -> float:
+    date = headers.get("date")
+    moment = _http_date(date) if date else None
+    return now if moment is None else moment

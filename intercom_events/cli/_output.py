@@ -1,0 +1,66 @@
+"""What the command line prints: tables, JSON or text results, one-line warnings and errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from .._core.validation import identifier
+from ..models import DataEvent
+
+__all__ = ["describe", "emit", "stderr", "table", "warning_line", "who"]
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table, columns padded to their widest cell."""
+    if not rows:
+        return "(none)"
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    ruler = ["-" * width for width in widths]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, ruler, *rows]
+    ]
+    return "\n".join(lines)
+
+
+def emit(as_json: bool, out: TextIO, data: object, text: str) -> None:
+    """A command's result: ``data`` as JSON with ``--json``, else ``text``."""
+    print(json.dumps(data, default=str) if as_json else text, file=out)
+
+
+def who(event: DataEvent) -> str:
+    """``user_id=42``: the identifier an event is sent for."""
+    found = identifier(event)
+    return f"{found[0]}={found[1]}" if found else "nobody"
+
+
+def describe(error: BaseException) -> str:
+    """One line for an error: its class and message (with status and request id for API ones)."""
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
+
+
+def stderr(text: str) -> None:
+    """A line on stderr; through tqdm once it is loaded, so a progress bar stays whole."""
+    tqdm = sys.modules.get("tqdm")
+    if tqdm is not None:
+        tqdm.tqdm.write(text, file=sys.stderr)
+    else:
+        print(text, file=sys.stderr)
+
+
+def warning_line(
+    shown: set[str],
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A warning as one line on stderr, each text once (not a file name and source line)."""
+    if str(message) not in shown:
+        shown.add(str(message))
+        stderr(f"warning: {message}")
