@@ -125,15 +125,3 @@ def test_executors_import_no_client_cli_or_fake(module: str) -> None:
 def test_every_package_says_what_it_holds(module: str) -> None:
     docstring = ast.get_docstring(ast.parse(MODULES[module].read_text()))
     assert docstring, f"{module} has no docstring"
-
-
-def test_import_intercom_events_loads_no_async_stack() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, intercom_events; "
-        "print(sorted(m for m in ('aiohttp', 'asyncio', 'requests') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"

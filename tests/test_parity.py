@@ -1,10 +1,16 @@
-"""The sync and async clients (and their raw views) offer the same operations."""
+"""The sync and async clients (and their raw views) offer the same operations.
+
+Each operation's signature is written out in four classes, so that ``help()``, IDEs, Jupyter
+and the API reference show real parameters; these tests keep the four copies identical
+(names, kinds, defaults, annotations and every ``@overload``).
+"""
 
 from __future__ import annotations
 
 import inspect
 import subprocess
 import sys
+import typing
 
 import pytest
 
@@ -27,25 +33,60 @@ def _operations(cls: type) -> dict[str, inspect.Signature]:
     }
 
 
-@pytest.mark.parametrize(
-    ("sync_cls", "async_cls"),
-    [(DataEventsClient, AsyncDataEventsClient), (RawDataEventsClient, AsyncRawDataEventsClient)],
-)
+ASYNC_ALSO_TAKES = {"Iterable[DataEvent]": "Iterable[DataEvent] | AsyncIterable[DataEvent]"}
+"""Where the async client accepts more: an async iterable of events as well."""
+
+
+def _params(signature: inspect.Signature) -> list[tuple[str, object, object, object]]:
+    return [(p.name, p.kind, p.default, p.annotation) for p in signature.parameters.values()]
+
+
+def _as_async(params: list[tuple[str, object, object, object]]) -> list[object]:
+    return [(n, k, d, ASYNC_ALSO_TAKES.get(str(a), a)) for n, k, d, a in params]
+
+
+def _variants(cls: type, name: str) -> list[inspect.Signature]:
+    """The operation's signature, then each of its overloads'."""
+    function = getattr(cls, name)
+    return [inspect.signature(function), *map(inspect.signature, typing.get_overloads(function))]
+
+
+def _returns(cls: type, signature: inspect.Signature) -> str:
+    returned = str(signature.return_annotation)
+    return returned.removeprefix("AsyncIterator[").removeprefix("Iterator[").rstrip("]")
+
+
+PAIRS = [(DataEventsClient, AsyncDataEventsClient), (RawDataEventsClient, AsyncRawDataEventsClient)]
+
+
+@pytest.mark.parametrize(("sync_cls", "async_cls"), PAIRS)
 def test_same_operations_and_signatures(sync_cls: type, async_cls: type) -> None:
     sync_ops, async_ops = _operations(sync_cls), _operations(async_cls)
     assert set(sync_ops) == set(async_ops)
     assert {"create_data_event", "list_data_events", "create_data_event_summaries"} <= set(sync_ops)
-    for name, signature in sync_ops.items():
-        other = async_ops[name]
-        assert list(signature.parameters) == list(other.parameters), name
-        for param, spec in signature.parameters.items():
-            mirrored = other.parameters[param]
-            assert (spec.kind, spec.default) == (mirrored.kind, mirrored.default), (name, param)
+    for name in sync_ops:
+        sync_variants, async_variants = _variants(sync_cls, name), _variants(async_cls, name)
+        assert len(sync_variants) == len(async_variants), name
+        for mine, mirrored in zip(sync_variants, async_variants, strict=True):
+            assert _as_async(_params(mine)) == _params(mirrored), name
+            assert _returns(sync_cls, mine) == _returns(async_cls, mirrored), name
         if name == "iter_data_events":
             assert not inspect.iscoroutinefunction(getattr(async_cls, name))
         else:
             assert inspect.iscoroutinefunction(getattr(async_cls, name)), name
             assert not inspect.iscoroutinefunction(getattr(sync_cls, name)), name
+
+
+@pytest.mark.parametrize(("client", "raw"), [(DataEventsClient, RawDataEventsClient)])
+def test_each_raw_operation_mirrors_the_client_one(client: type, raw: type) -> None:
+    for name in _operations(raw):
+        client_variants, raw_variants = _variants(client, name), _variants(raw, name)
+        assert len(client_variants) == len(raw_variants), name
+        for mine, mirrored in zip(client_variants, raw_variants, strict=True):
+            assert _params(mine) == _params(mirrored), name
+            wrapped = "IntercomHttpResponse[None]" if mine.return_annotation == "None" else None
+            expected = wrapped or f"IntercomHttpResponse[{mine.return_annotation}]"
+            assert mirrored.return_annotation == expected, name
 
 
 def test_constructors_take_the_same_arguments() -> None:
