@@ -49,9 +49,12 @@ def test_version_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert missing.value.code == 2
 
 
-def test_fake_command_serves_until_terminated() -> None:
+@pytest.mark.parametrize(
+    ("before", "token"), [([], "test-token"), (["--token", "tok-before-the-command"], None)]
+)
+def test_fake_command_serves_until_terminated(before: list[str], token: str | None) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "intercom_events", "fake", "--port", "0", "--user", "42"],
+        [sys.executable, "-m", "intercom_events", *before, "fake", "--port", "0", "--user", "42"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -61,10 +64,12 @@ def test_fake_command_serves_until_terminated() -> None:
         first = process.stdout.readline()
         url = first.split()[-1]
         assert url.startswith("http://127.0.0.1:")
+        accepted = token or before[-1]
+        assert process.stdout.readline().strip() == f"Token: {accepted}"
         response = requests.get(
             f"{url}/events",
             params={"type": "user", "user_id": "42"},
-            headers={"Authorization": "Bearer test-token"},
+            headers={"Authorization": f"Bearer {accepted}"},
             timeout=5,
         )
         assert response.json()["type"] == "event.list"
