@@ -1,21 +1,40 @@
 """What the sync and async clients share: construction, configuration, repr.
 
-A client is its settings (``_core.config``), a rate gate, an executor from ``_transport``
-and a raw view (``raw``). Each client class names its executor and raw view as class
-attributes; every public method goes ``client → raw view → core builder → executor``.
+A client is its settings (``_core.config``), a rate gate, the seconds it pinned
+(``_core.timestamps``), an executor from ``_transport`` and a raw view (``raw``). Each
+client class names its executor and raw view as class attributes; every public method goes
+``client → raw view → core builder → executor``.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 from ._core.config import ClientConfig, resolve_config
 from ._core.ratelimit import RateGate, RateLimit
 from ._core.retry import RetryPolicy
+from ._core.timestamps import Key, Pins, PinTable
 from ._transport.gate import LocalRateGate
 
-__all__ = ["ClientBase"]
+__all__ = ["ClientBase", "LockedPins"]
+
+
+class LockedPins:
+    """A client's :class:`PinTable`, shared by its threads (or tasks) under a lock."""
+
+    def __init__(self) -> None:
+        self._table = PinTable()
+        self._lock = threading.Lock()
+
+    def pin(
+        self, key: Key, requested: int | None, fingerprint: str, now: float
+    ) -> tuple[int, str | None]:
+        """The second to send for this event (see ``_core.timestamps``)."""
+        with self._lock:
+            return self._table.pin(key, requested, fingerprint, now)
+
 
 SessionT = TypeVar("SessionT")
 
@@ -30,7 +49,7 @@ class _Executor(Protocol):
 
 
 class _RawView(Protocol):
-    def __init__(self, config: ClientConfig, executor: Any) -> None: ...
+    def __init__(self, config: ClientConfig, executor: Any, pins: Pins) -> None: ...
 
 
 ExecutorT = TypeVar("ExecutorT", bound=_Executor)
@@ -74,8 +93,9 @@ class ClientBase(Generic[SessionT, ExecutorT, RawT]):
             library=self._executor_type.library,
         )
         self._gate = LocalRateGate()
+        self._pins = LockedPins()
         self._executor = self._executor_type(self._config, self._gate, session)
-        self.with_raw_response = self._raw_type(self._config, self._executor)
+        self.with_raw_response = self._raw_type(self._config, self._executor, self._pins)
 
     @property
     def base_url(self) -> str:

@@ -204,7 +204,7 @@ class AsyncDataEventsClient(
         """
         workers = check_concurrency(concurrency)
         bar = progress_bar(events) if progress else None
-        tally = BulkTally(self._config, on_result=on_result, bar=bar)
+        tally = BulkTally(self._config, pins=self._pins, on_result=on_result, bar=bar)
         source = _aiter(events)
         reading = asyncio.Lock()
 

@@ -196,7 +196,7 @@ class DataEventsClient(
         """
         workers = check_concurrency(concurrency)
         bar = progress_bar(events) if progress else None
-        tally = BulkTally(self._config, on_result=on_result, bar=bar)
+        tally = BulkTally(self._config, pins=self._pins, on_result=on_result, bar=bar)
         self._executor.grow_pool(workers)
         pending: dict[Future[Exception | None], DataEvent] = {}
         source = iter(events)

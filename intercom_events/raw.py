@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal, overload
 from ._core import operations
 from ._core.config import ClientConfig, RequestOptions
 from ._core.response import IntercomHttpResponse
+from ._core.timestamps import Pins
 from .models import DataEvent, DataEventList, DataEventSummary, EventSummary, Metadata, Timestamp
 
 if TYPE_CHECKING:
@@ -28,9 +29,10 @@ class RawDataEventsClient:
     limit and retries taken.
     """
 
-    def __init__(self, config: ClientConfig, executor: RequestsExecutor) -> None:
+    def __init__(self, config: ClientConfig, executor: RequestsExecutor, pins: Pins) -> None:
         self._config = config
         self._executor = executor
+        self._pins = pins
 
     def create_data_event(
         self,
@@ -53,7 +55,7 @@ class RawDataEventsClient:
             metadata=metadata,
         )
         return self._executor.execute(
-            operations.create_data_event(self._config, event, request_options)[1]
+            operations.create_data_event(self._config, event, request_options, pins=self._pins)[1]
         )
 
     @overload
@@ -135,9 +137,10 @@ class AsyncRawDataEventsClient:
     limit and retries taken.
     """
 
-    def __init__(self, config: ClientConfig, executor: AiohttpExecutor) -> None:
+    def __init__(self, config: ClientConfig, executor: AiohttpExecutor, pins: Pins) -> None:
         self._config = config
         self._executor = executor
+        self._pins = pins
 
     async def create_data_event(
         self,
@@ -160,7 +163,7 @@ class AsyncRawDataEventsClient:
             metadata=metadata,
         )
         return await self._executor.execute(
-            operations.create_data_event(self._config, event, request_options)[1]
+            operations.create_data_event(self._config, event, request_options, pins=self._pins)[1]
         )
 
     @overload

@@ -17,6 +17,7 @@ from . import operations
 from .calls import Call
 from .checks import bounded_int
 from .config import ClientConfig
+from .timestamps import Pins
 
 __all__ = ["BulkTally", "OnResult", "ProgressBar", "check_concurrency"]
 
@@ -54,10 +55,12 @@ class BulkTally:
         self,
         config: ClientConfig,
         *,
+        pins: Pins,
         on_result: OnResult | None,
         bar: ProgressBar | None = None,
     ) -> None:
         self._config = config
+        self._pins = pins
         self._on_result = on_result
         self.total = 0
         self.accepted = 0
@@ -74,7 +77,7 @@ class BulkTally:
             self.report(event, error)  # type: ignore[arg-type]
             return None
         try:
-            return operations.create_data_event(self._config, event)
+            return operations.create_data_event(self._config, event, pins=self._pins)
         except InvalidEventError as error:
             self.report(event, error)
             return None

@@ -14,7 +14,30 @@ from typing import Any
 
 from ..errors import InvalidEventError
 
-__all__ = ["attr", "aware", "bounded_int", "kind", "number", "unix_seconds"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "LATEST",
+    "attr",
+    "aware",
+    "bounded_int",
+    "kind",
+    "number",
+    "shown",
+    "unix_seconds",
+]
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The integers Intercom can store (and every JSON parser can read back exactly)."""
+LATEST = 4_133_980_799
+"""2100-12-31T23:59:59Z: the last second accepted as a time."""
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for a message; an int too long to print is described instead."""
+    if isinstance(value, int) and value.bit_length() > 256:
+        return f"an int of {value.bit_length()} bits"
+    return repr(value)
 
 
 def kind(field: str, value: object, *kinds: type, optional: bool = False) -> None:
@@ -27,17 +50,12 @@ def kind(field: str, value: object, *kinds: type, optional: bool = False) -> Non
 
 
 def bounded_int(
-    field: str, value: object, *, minimum: int, maximum: int | None = None, unit: str = ""
+    field: str, value: object, *, minimum: int, maximum: int = INT64_MAX, unit: str = ""
 ) -> int:
-    """An int (not a bool) from ``minimum`` to ``maximum``."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < minimum
-        or (maximum is not None and value > maximum)
-    ):
-        bound = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
-        raise InvalidEventError(field, f"must be an int {bound}{unit}, got {value!r}")
+    """An int (not a bool) from ``minimum`` to ``maximum`` (by default, the int64 range)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        bound = f">= {minimum}" if maximum == INT64_MAX else f"from {minimum} to {maximum}"
+        raise InvalidEventError(field, f"must be an int {bound}{unit}, got {shown(value)}")
     return value
 
 
@@ -63,15 +81,18 @@ def aware(field: str, value: datetime) -> datetime:
 
 
 def unix_seconds(field: str, value: object) -> int:
-    """Unix seconds from an int or an aware datetime."""
+    """Unix seconds from an int or an aware datetime, from 1970 to the end of 2100."""
     if isinstance(value, datetime):
         value = math.floor(aware(field, value).timestamp())
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidEventError(
             field, f"must be int Unix seconds or an aware datetime, got {type(value).__name__}"
         )
-    if value < 0:
-        raise InvalidEventError(field, f"must be Unix seconds >= 0, got {value}")
+    if not 0 <= value <= LATEST:
+        hint = "; it looks like milliseconds: divide by 1000" if 0 < value // 1000 <= LATEST else ""
+        raise InvalidEventError(
+            field, f"must be Unix seconds from 1970 to the end of 2100, got {shown(value)}{hint}"
+        )
     return value
 
 

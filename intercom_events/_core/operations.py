@@ -19,6 +19,7 @@ from .config import UNSET, ClientConfig, RequestOptions, no_authorization
 from .headers import Headers
 from .retry import RetryClass
 from .spec import RequestSpec
+from .timestamps import Pins
 from .validation import (
     LIST_IDENTIFIERS,
     json_body,
@@ -73,12 +74,16 @@ def create_data_event(
     event: DataEvent,
     options: RequestOptions | None = None,
     *,
+    pins: Pins | None = None,
     now: float | None = None,
 ) -> tuple[DataEvent, Call[DataEvent]]:
-    """``POST /events``: the event as it will be sent (``created_at`` pinned once, here) and
-    the call, which decodes to that event."""
+    """``POST /events``: the event as it will be sent (``created_at`` pinned once, here, with
+    the client's ``pins``) and the call, which decodes to that event."""
     pinned, body = prepare_event(
-        event, now=time.time() if now is None else now, max_keys=config.metadata_max_keys
+        event,
+        now=time.time() if now is None else now,
+        max_keys=config.metadata_max_keys,
+        pins=pins,
     )
     spec = _spec(config, options, "POST", f"{config.base_url}/events", body=body)
 

@@ -20,7 +20,8 @@ import attrs
 
 from ..errors import IntercomEventWarning, InvalidEventError
 from ..models import DataEvent, EventSummary, MonetaryAmount, RichLink
-from .checks import unix_seconds
+from .checks import INT64_MIN, bounded_int, unix_seconds
+from .timestamps import Pins, dedup_key, fingerprint
 
 __all__ = [
     "CREATE_IDENTIFIERS",
@@ -47,6 +48,8 @@ def parse_time(field: str, text: str) -> int | datetime:
     """
     text = text.strip()
     if _INTEGER.fullmatch(text):
+        if len(text.lstrip("+-")) > 19:  # past any int64; int() of a huge text is slow or fails
+            raise InvalidEventError(field, f"is out of range: {text[:24]}… ({len(text)} digits)")
         return int(text)
     try:
         moment = datetime.fromisoformat(text)
@@ -98,9 +101,15 @@ def _metadata_value(key: str, value: object) -> object:
     field = f"metadata[{key!r}]"
     if isinstance(value, bool):
         raise InvalidEventError(field, "bool is not a metadata kind; send 'true' or 'false'")
-    if key.endswith("_date") and not isinstance(value, datetime | int):
-        raise InvalidEventError(field, "a key ending in _date needs int Unix seconds or a datetime")
-    if isinstance(value, str | int):
+    if key.endswith("_date"):
+        if not isinstance(value, datetime | int):
+            raise InvalidEventError(
+                field, "a key ending in _date needs int Unix seconds or a datetime"
+            )
+        return unix_seconds(field, value)
+    if isinstance(value, int):
+        return bounded_int(field, value, minimum=INT64_MIN)
+    if isinstance(value, str):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -200,12 +209,13 @@ def encode_metadata(metadata: Mapping[Any, Any], max_keys: int | None) -> dict[s
 
 
 def prepare_event(
-    event: DataEvent, *, now: float, max_keys: int | None
+    event: DataEvent, *, now: float, max_keys: int | None, pins: Pins | None = None
 ) -> tuple[DataEvent, dict[str, object]]:
-    """The event with ``created_at`` pinned (None: ``now``), and its wire body.
+    """The event with ``created_at`` pinned, and its wire body.
 
-    Pinning happens once per logical call, before the first attempt, so a retried request
-    is the same event to Intercom's de-duplication.
+    ``created_at=None`` becomes ``now``, or with ``pins`` the next second this client has not
+    used for the contact and name (see ``_core.timestamps``). Pinning happens once per
+    logical call, before the first attempt, so a retry is the same event to Intercom.
     """
     name = event_name(event.event_name)
     if event.intercom_user_id is not None:
@@ -214,11 +224,19 @@ def prepare_event(
         )
     given = {"user_id": event.user_id, "id": event.id, "email": event.email}
     ident, value = one_identifier(given, CREATE_IDENTIFIERS)
-    created_at = math.floor(now) if event.created_at is None else event.created_at
-    pinned = unix_seconds("created_at", created_at)
+    requested = None if event.created_at is None else unix_seconds("created_at", event.created_at)
+    metadata = None if event.metadata is None else encode_metadata(event.metadata, max_keys)
+    if pins is None:
+        pinned = math.floor(now) if requested is None else requested
+    else:
+        pinned, warning = pins.pin(
+            dedup_key(ident, value, name), requested, fingerprint(metadata), now
+        )
+        if warning:
+            warnings.warn(warning, IntercomEventWarning, stacklevel=_callers_level())
     body: dict[str, object] = {"event_name": name, "created_at": pinned, ident: value}
-    if event.metadata is not None:
-        body["metadata"] = encode_metadata(event.metadata, max_keys)
+    if metadata is not None:
+        body["metadata"] = metadata
     if event.created_at is not pinned:
         event = attrs.evolve(event, created_at=pinned)
     return event, body

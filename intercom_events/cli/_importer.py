@@ -214,12 +214,15 @@ def _csv_row(header: Sequence[str], cells: Sequence[str]) -> object:
 
 
 def scalar(text: str) -> str | int | float:
-    """A cell written as a JSON number (``42``, ``-3.5``, ``1e3``) as that number, else text."""
+    """A cell written as a JSON number (``42``, ``-3.5``, ``1e3``) as that number, else text.
+
+    An integer of more than 19 digits (past the 64-bit range) stays text.
+    """
     match = _NUMBER.fullmatch(text)
     if match is None:
         return text
     if match.group(1) is None and match.group(2) is None:
-        return int(text)
+        return int(text) if len(text.lstrip("-")) <= 19 else text
     number = float(text)
     return number if math.isfinite(number) else text
 

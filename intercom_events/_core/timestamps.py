@@ -1,0 +1,117 @@
+"""Pinning ``created_at`` so that distinct events never merge under Intercom's de-duplication.
+
+Intercom keeps one event per (contact, event name, ``created_at`` second). An event sent
+without ``created_at`` is pinned to now, or, when this client already used that second (or a
+later one) for the same contact and name, to the next free second, at most :data:`AHEAD`
+seconds ahead of the clock. An explicit ``created_at`` is never changed; sending one again
+with other metadata warns, since Intercom keeps only the first.
+
+The table is state without a lock; the client that owns it holds one around :meth:`pin`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import OrderedDict
+from typing import Protocol
+
+__all__ = ["AHEAD", "REMEMBERED", "Key", "PinTable", "Pins", "dedup_key", "fingerprint"]
+
+AHEAD = 60
+"""Seconds an automatic pin may run ahead of the clock for one contact and event name."""
+REMEMBERED = 100_000
+"""How many sent (contact, name, second) triples are remembered, whatever their age."""
+
+Key = tuple[str, str, str]
+"""(identifier name, identifier value, event name as Intercom compares it)."""
+
+
+def dedup_key(identifier: str, value: str, event_name: str) -> Key:
+    """The de-duplication key: Intercom ignores case and reads ``.`` and ``$`` as ``-``."""
+    return identifier, value, event_name.lower().replace(".", "-").replace("$", "-")
+
+
+def fingerprint(metadata: object) -> str:
+    """The metadata's wire form as one string, to tell a resend from a different event."""
+    return json.dumps(metadata, sort_keys=True, separators=(",", ":"), default=str)
+
+
+class Pins(Protocol):
+    """What the request builder asks for every event it sends."""
+
+    def pin(
+        self, key: Key, requested: int | None, fingerprint: str, now: float
+    ) -> tuple[int, str | None]:
+        """The second to send (``requested`` when given), and a warning to give, or None."""
+        ...  # pragma: no cover
+
+
+class PinTable:
+    """The seconds one client has sent per (contact, event name); memory stays bounded.
+
+    ``_near`` holds, per key, the used seconds from the clock's second on (those behind it
+    are dropped as time passes); ``_sent`` remembers the last :data:`REMEMBERED` sends with
+    their metadata, for the resend warning and for explicit seconds further ahead.
+    """
+
+    def __init__(self, *, ahead: int = AHEAD, remembered: int = REMEMBERED) -> None:
+        self._ahead = ahead
+        self._remembered = remembered
+        self._near: dict[Key, set[int]] = {}
+        self._sent: OrderedDict[tuple[Key, int], str] = OrderedDict()
+        self._swept = -1
+
+    def __len__(self) -> int:
+        """How many (key, second) pairs at or after the clock are held."""
+        return sum(len(seconds) for seconds in self._near.values())
+
+    def pin(
+        self, key: Key, requested: int | None, fingerprint: str, now: float
+    ) -> tuple[int, str | None]:
+        """The second to send, and a warning (``IntercomEventWarning`` text) or None."""
+        second = math.floor(now)
+        self._sweep(second)
+        near = self._near.get(key, set())
+        warning = None
+        if requested is None:
+            pinned, limit = second, second + self._ahead
+            while pinned < limit and (pinned in near or (key, pinned) in self._sent):
+                pinned += 1
+            if pinned == limit and (pinned in near or (key, pinned) in self._sent):
+                warning = (
+                    f"more than {self._ahead} {key[2]!r} events a second for {key[0]}={key[1]}: "
+                    f"pinned created_at={pinned}, which Intercom may merge with another event"
+                )
+        else:
+            pinned = requested
+            previous = self._sent.get((key, pinned))
+            if previous is not None and previous != fingerprint:
+                warning = (
+                    f"{key[2]!r} for {key[0]}={key[1]} at created_at={pinned} was already sent "
+                    "with other metadata: Intercom keeps only the first"
+                )
+        if second <= pinned <= second + self._ahead:
+            self._near.setdefault(key, set()).add(pinned)
+        self._remember((key, pinned), fingerprint)
+        return pinned, warning
+
+    def _remember(self, sent: tuple[Key, int], fingerprint: str) -> None:
+        if sent in self._sent:  # Intercom keeps the first: so does the memory
+            self._sent.move_to_end(sent)
+        else:
+            self._sent[sent] = fingerprint
+        while len(self._sent) > self._remembered:
+            self._sent.popitem(last=False)
+
+    def _sweep(self, second: int) -> None:
+        """Drop the seconds behind the clock, at most once per second."""
+        if second <= self._swept:
+            return
+        self._swept = second
+        for key in list(self._near):
+            kept = {s for s in self._near[key] if s >= second}
+            if kept:
+                self._near[key] = kept
+            else:
+                del self._near[key]
