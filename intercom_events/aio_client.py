@@ -197,17 +197,17 @@ class AsyncDataEventsClient(
         """Send many events with up to ``concurrency`` requests in flight, reading lazily.
 
         Every event read ends up accepted or in ``failed`` with its error (invalid ones too,
-        without stopping the rest); ``on_result(event, error_or_None)`` is called for each in
-        the loop. On cancellation the exception propagates after every finished event and
-        every in-flight one (as failed, safe to resend) has been reported; unread events stay
-        in your iterator.
+        without stopping the rest); ``on_result(event, error_or_None)`` is called once for
+        each in the loop. On cancellation, or an error from ``on_result`` or the input, the
+        exception propagates after every finished event and every in-flight one (as failed,
+        safe to resend) has been reported, carrying the totals as ``exc.bulk_result``;
+        unread events stay in your iterator.
         """
         workers = check_concurrency(concurrency)
         bar = progress_bar(events) if progress else None
         tally = BulkTally(self._config, pins=self._pins, on_result=on_result, bar=bar)
         source = _aiter(events)
         reading = asyncio.Lock()
-
         stopping = False
 
         async def work() -> None:
@@ -235,10 +235,13 @@ class AsyncDataEventsClient(
         tasks = [asyncio.ensure_future(work()) for _ in range(workers)]
         try:
             await asyncio.gather(*tasks)
-        except BaseException:
+        except BaseException as reason:
+            tally.stop(reason)
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            for other in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(other, Exception) and other is not reason:
+                    reason.add_note(f"a worker also raised {type(other).__name__}: {other}")
             tally.result()
             raise
         finally:

@@ -13,6 +13,7 @@ from ._core import operations
 from ._core.bulk import BulkTally, OnResult, check_concurrency
 from ._core.calls import Call
 from ._core.config import RequestOptions
+from ._interrupts import DeferredInterrupt
 from ._progress import progress_bar
 from ._transport.requests_executor import RequestsExecutor
 from .models import (
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["DataEventsClient"]
 
 _END = object()
+_POLL = 0.05
+"""Seconds between looks for a deferred Ctrl-C while waiting for requests."""
 
 
 class DataEventsClient(
@@ -189,10 +192,11 @@ class DataEventsClient(
         """Send many events, ``concurrency`` at a time, reading ``events`` lazily.
 
         Every event read ends up accepted or in ``failed`` with its error (invalid ones too,
-        without stopping the rest); ``on_result(event, error_or_None)`` is called for each in
-        this thread. On Ctrl-C the exception propagates after every finished event and every
-        in-flight one (as failed, safe to resend) has been reported; unread events stay in
-        your iterator.
+        without stopping the rest); ``on_result(event, error_or_None)`` is called once for each
+        in this thread. On Ctrl-C (taken between events: press it twice to force), or an error
+        from ``on_result`` or the input, the exception propagates after every finished event
+        and every in-flight one (as failed, safe to resend) has been reported, carrying the
+        totals as ``exc.bulk_result``; unread events stay in your iterator.
         """
         workers = check_concurrency(concurrency)
         bar = progress_bar(events) if progress else None
@@ -202,30 +206,37 @@ class DataEventsClient(
         source = iter(events)
         abandon = threading.Event()
         pool = ThreadPoolExecutor(workers, thread_name_prefix="intercom-events")
-        try:
-            while True:
-                while len(pending) < workers and (item := next(source, _END)) is not _END:
-                    if prepared := tally.prepare(item):
-                        future = pool.submit(self._attempt, prepared[1], abandon)
-                        pending[future] = prepared[0]
-                if not pending:
-                    break
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
+        with DeferredInterrupt() as ctrl_c:
+            try:
+                exhausted = False
+                while True:
+                    while not exhausted and len(pending) < workers and not ctrl_c.arrived:
+                        item = next(source, _END)
+                        if item is _END:
+                            exhausted = True
+                        elif prepared := tally.prepare(item):
+                            future = pool.submit(self._attempt, prepared[1], abandon)
+                            pending[future] = prepared[0]
+                    ctrl_c.check()
+                    if exhausted and not pending:
+                        break
+                    done, _ = wait(pending, timeout=_POLL, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        tally.report(pending.pop(future), future.result())
+                pool.shutdown()
+                return tally.result()
+            except BaseException as reason:
+                # Threads cannot be cancelled: those mid-request finish that attempt in the
+                # background, but make no other (no retry), and their events are reported now.
+                tally.stop(reason)
+                finished = [future for future in pending if future.done()]
+                abandon.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                for future in finished:
                     tally.report(pending.pop(future), future.result())
-        except BaseException:
-            # Threads cannot be cancelled: those mid-request finish that attempt in the
-            # background, but make no other (no retry), and their events are reported now.
-            finished = [future for future in pending if future.done()]
-            abandon.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            for future in finished:
-                tally.report(pending.pop(future), future.result())
-            tally.interrupted(pending.values())
-            tally.result()
-            raise
-        pool.shutdown()
-        return tally.result()
+                tally.interrupted(pending.values())
+                tally.result()
+                raise
 
     def _attempt(self, call: Call[DataEvent], abandon: threading.Event) -> Exception | None:
         try:

@@ -1,7 +1,10 @@
 """Bulk sending, the part both clients share: preparing events and accounting for each.
 
 Every event read from the input ends in exactly one place: ``accepted`` or ``failed``
-(``accepted + len(failed) == total``), and ``on_result`` hears of each as it finishes. The
+(``accepted + len(failed) == total``), and ``on_result`` hears of each as it finishes. When
+the send stops early (Ctrl-C, cancellation, an error from ``on_result`` or the input), the
+events in flight are reported as interrupted, further ``on_result`` errors become notes on
+the exception that stops it, and that exception carries the totals as ``bulk_result``. The
 clients only keep up to ``concurrency`` requests in flight (threads or tasks) and own the
 progress bar, which the tally only updates.
 """
@@ -66,6 +69,9 @@ class BulkTally:
         self.accepted = 0
         self.failed: list[FailedEvent] = []
         self._bar = bar
+        self._stopping: BaseException | None = None
+        self._late: list[str] = []  # on_result errors while stopping, for the reason's notes
+        self._interrupting = False
 
     def prepare(self, event: object) -> tuple[DataEvent, Call[DataEvent]] | None:
         """The event with ``created_at`` pinned and its call; None if refused (and reported)."""
@@ -78,7 +84,7 @@ class BulkTally:
             return None
         try:
             return operations.create_data_event(self._config, event, pins=self._pins)
-        except InvalidEventError as error:
+        except Exception as error:  # InvalidEventError, or anything else: it fails alone
             self.report(event, error)
             return None
 
@@ -92,15 +98,35 @@ class BulkTally:
             self._bar.set_postfix(accepted=self.accepted, failed=len(self.failed), refresh=False)
             self._bar.update(1)
         if self._on_result is not None:
-            self._on_result(event, error)
+            try:
+                self._on_result(event, error)
+            except Exception as failure:
+                if self._stopping is None and not self._interrupting:
+                    raise
+                self._late.append(
+                    f"on_result also raised {type(failure).__name__}: {failure} "
+                    f"(for {event.event_name!r}, reported all the same)"
+                )
+
+    def stop(self, reason: BaseException) -> None:
+        """The send stops because of ``reason``: it will carry the totals and late errors."""
+        if self._stopping is None:
+            self._stopping = reason
 
     def interrupted(self, in_flight: Iterable[DataEvent]) -> None:
         """Report the events whose requests were cut short: outcome unknown, safe to resend."""
+        self._interrupting = True  # the send is stopping: on_result errors are noted, not raised
         for event in in_flight:
             self.report(event, APIConnectionError(INTERRUPTED, request_sent=True))
 
     def result(self) -> BulkResult:
-        """The totals; closes the progress bar."""
+        """The totals; closes the progress bar. After :meth:`stop`, also ``reason.bulk_result``."""
         if self._bar is not None:
             self._bar.close()
-        return BulkResult(total=self.total, accepted=self.accepted, failed=self.failed)
+        result = BulkResult(total=self.total, accepted=self.accepted, failed=self.failed)
+        if self._stopping is not None:
+            self._stopping.bulk_result = result  # type: ignore[attr-defined]
+            for note in self._late:
+                self._stopping.add_note(note)
+            self._late.clear()
+        return result
