@@ -165,14 +165,16 @@ class AsyncDataEventsClient(
         return self._pages(first, request_options)
 
     async def _pages(
-        self, call: Call[DataEventList | DataEventSummary] | None, options: RequestOptions | None
+        self, first: Call[DataEventList | DataEventSummary], options: RequestOptions | None
     ) -> AsyncIterator[DataEvent]:
+        trail = operations.PageTrail(first)
+        call: Call[DataEventList | DataEventSummary] | None = first
         while call is not None:
             page = (await self._executor.execute(call)).data
             assert isinstance(page, DataEventList)
             for event in page.events:
                 yield event
-            call = operations.next_page(self._config, page, options)
+            call = trail.after(self._config, page, options)
 
     async def create_data_event_summaries(
         self,

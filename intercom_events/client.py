@@ -161,13 +161,15 @@ class DataEventsClient(
         return self._pages(first, request_options)
 
     def _pages(
-        self, call: Call[DataEventList | DataEventSummary] | None, options: RequestOptions | None
+        self, first: Call[DataEventList | DataEventSummary], options: RequestOptions | None
     ) -> Iterator[DataEvent]:
+        trail = operations.PageTrail(first)
+        call: Call[DataEventList | DataEventSummary] | None = first
         while call is not None:
             page = self._executor.execute(call).data
             assert isinstance(page, DataEventList)
             yield from page.events
-            call = operations.next_page(self._config, page, options)
+            call = trail.after(self._config, page, options)
 
     def create_data_event_summaries(
         self,

@@ -31,7 +31,7 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from ..errors import APIConnectionError, APITimeoutError
+from ..errors import APIConnectionError, APITimeoutError, ResponseDecodeError
 from .headers import Headers
 from .response import IntercomHttpResponse, status_error
 from .retry import Retry, decide
@@ -46,11 +46,15 @@ log = logging.getLogger("intercom_events")
 
 @attrs.frozen
 class RawResponse:
-    """What came back from one attempt, before any interpretation."""
+    """What came back from one attempt, before any interpretation.
+
+    ``problem`` says why ``body`` is not the whole body (see ``_core.body``), or is None.
+    """
 
     status: int
     headers: Headers
     body: bytes
+    problem: str | None = None
 
 
 @attrs.frozen
@@ -103,6 +107,12 @@ class Attempts(Generic[T]):
         assert response is not None
         if not 200 <= response.status < 300:
             raise status_error(response.status, response.headers, response.body, now=now)
+        if response.problem is not None:
+            raise ResponseDecodeError(
+                f"the response body {response.problem}",
+                status_code=response.status,
+                body=response.body[:1024],
+            )
         return IntercomHttpResponse(
             status_code=response.status,
             headers=response.headers,

@@ -20,6 +20,7 @@ import attrs
 
 from .._version import __version__
 from ..errors import IntercomError, InvalidEventError
+from .body import ACCEPT_ENCODING
 from .checks import bounded_int, kind, number
 from .headers import Headers
 from .retry import RetryPolicy
@@ -125,6 +126,7 @@ class ClientConfig:
             "Intercom-Version": self.intercom_version,
             "User-Agent": self.user_agent,
             **self.headers,
+            "Accept-Encoding": ACCEPT_ENCODING,  # what the body reader decodes, on both executors
         }
         no_authorization(headers)
         return Headers(headers)

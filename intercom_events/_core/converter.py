@@ -86,7 +86,7 @@ def decode(model: type[T], status: int, body: bytes, expected_type: str | None =
     """A model from a JSON body; ``expected_type`` checks the body's ``type`` when present."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ResponseDecodeError("response is not JSON", status_code=status, body=body) from exc
     if not isinstance(data, dict):
         raise ResponseDecodeError(
@@ -115,7 +115,7 @@ def expect_no_content(status: int, body: bytes) -> None:
     if body.strip():
         try:
             json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ResponseDecodeError(
                 "expected an empty body or JSON", status_code=status, body=body
             ) from exc

@@ -5,6 +5,7 @@ Read in one place for the retry decision, the rate-limit gate and the errors' ``
 
 from __future__ import annotations
 
+import math
 from email.utils import parsedate_to_datetime
 
 from .headers import Headers
@@ -23,14 +24,20 @@ def hinted_wait(headers: Headers, now: float) -> float | None:
     """
     retry_after = headers.get("retry-after")
     if retry_after is not None:
-        retry_after = retry_after.strip()
-        try:
-            return max(0.0, float(retry_after))
-        except ValueError:
-            moment = _http_date(retry_after)
-            if moment is not None:
-                return max(0.0, moment - _server_now(headers, now))
+        seconds = _retry_after(retry_after.strip(), headers, now)
+        if seconds is not None:
+            return seconds
     return reset_wait(headers, now)
+
+
+def _retry_after(value: str, headers: Headers, now: float) -> float | None:
+    """``Retry-After`` as seconds or an HTTP date; None when it is neither (``nan`` too)."""
+    try:
+        seconds: float | None = float(value)
+    except ValueError:
+        moment = _http_date(value)
+        seconds = None if moment is None else moment - _server_now(headers, now)
+    return max(0.0, seconds) if seconds is not None and math.isfinite(seconds) else None
 
 
 def reset_wait(headers: Headers, now: float) -> float | None:
@@ -39,9 +46,10 @@ def reset_wait(headers: Headers, now: float) -> float | None:
     if reset is None:
         return None
     try:
-        return max(0.0, float(reset) - _server_now(headers, now))
+        seconds = float(reset) - _server_now(headers, now)
     except ValueError:
         return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _http_date(value: str) -> float | None:

@@ -33,6 +33,7 @@ __all__ = [
     "create_data_event_summaries",
     "list_data_events",
     "next_page",
+    "PageTrail",
 ]
 
 _NO_OPTIONS = RequestOptions()
@@ -137,6 +138,27 @@ def next_page(
         )
     without_query = attrs.evolve(options or _NO_OPTIONS, additional_query_parameters={})
     return Call(_spec(config, without_query, "GET", url), decode_event_list)
+
+
+class PageTrail:
+    """The pages one iteration has fetched, so that a ``pages.next`` loop is caught."""
+
+    def __init__(self, first: Call[DataEventList | DataEventSummary]) -> None:
+        self._fetched = {first.spec.url}
+
+    def after(
+        self, config: ClientConfig, page: DataEventList, options: RequestOptions | None = None
+    ) -> Call[DataEventList | DataEventSummary] | None:
+        """The request for the next page (see :func:`next_page`); raises on a page seen before."""
+        call = next_page(config, page, options)
+        if call is not None:
+            if call.spec.url in self._fetched:
+                raise IntercomError(
+                    f"pages.next links back to a page already fetched ({call.spec.path}); "
+                    "stopping instead of paging for ever"
+                )
+            self._fetched.add(call.spec.url)
+        return call
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

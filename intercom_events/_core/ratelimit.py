@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -33,15 +34,21 @@ class RateLimit:
 
 
 def parse_rate_limit(headers: Headers) -> RateLimit | None:
-    """The rate limit a response reports, or None when it sends no (valid) headers."""
+    """The rate limit a response reports, or None when it sends no valid headers.
+
+    A limit below 1, a negative remaining count or a reset that is not a time count as absent.
+    """
     try:
-        return RateLimit(
-            limit=int(headers["x-ratelimit-limit"]),
-            remaining=int(headers["x-ratelimit-remaining"]),
-            reset=int(float(headers["x-ratelimit-reset"])),
-        )
+        limit = int(headers["x-ratelimit-limit"])
+        remaining = int(headers["x-ratelimit-remaining"])
+        reset = float(headers["x-ratelimit-reset"])
     except (KeyError, ValueError):
         return None
+    # A window of no requests, a negative count or a reset that is no time is no window:
+    # trusting it would make every caller wait for ever.
+    if limit < 1 or remaining < 0 or not math.isfinite(reset) or reset < 0:
+        return None
+    return RateLimit(limit=limit, remaining=min(remaining, limit), reset=int(reset))
 
 
 WINDOW = 10.0

@@ -45,7 +45,7 @@ def _error_details(body: bytes) -> tuple[list[ErrorDetail], str | None]:
     """Intercom's ``error.list`` entries and request id; empty for any other body."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return [], None
     if not isinstance(data, dict) or not isinstance(data.get("errors"), list):
         return [], None

@@ -14,6 +14,7 @@ import urllib.request
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from .._core.body import BodyReader
 from .._core.calls import Attempts, Call, RawResponse, connection_error, headers_of
 from .._core.config import ClientConfig
 from .._core.headers import Headers
@@ -30,6 +31,7 @@ __all__ = ["AiohttpExecutor"]
 
 T = TypeVar("T")
 POOL_SIZE = 64
+_CHUNK = 2**16
 
 
 def proxy_for(base_url: str) -> str | None:
@@ -128,10 +130,15 @@ class AiohttpExecutor:
                 data=spec.body,
                 timeout=_timeout(spec.timeout),
                 allow_redirects=False,
+                auto_decompress=False,  # the core decodes, and caps the size
                 **options,
             ) as response:
-                body = await response.read()
-                return RawResponse(response.status, Headers(response.headers.items()), body)
+                reader = BodyReader(response.headers.get("content-encoding"))
+                async for chunk in response.content.iter_chunked(_CHUNK):
+                    if not reader.feed(chunk):
+                        break
+                headers = Headers(response.headers.items())
+                return RawResponse(response.status, headers, reader.body(), reader.problem)
         except aiohttp.ConnectionTimeoutError as exc:
             return connection_error(spec, exc, timeout=True, sent=False)
         except TimeoutError as exc:

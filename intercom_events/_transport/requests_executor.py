@@ -6,10 +6,12 @@ and back, and mapping ``requests`` exceptions to the SDK's own.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._core.body import BodyReader
 from .._core.calls import Attempts, Call, RawResponse, connection_error, headers_of
 from .._core.config import ClientConfig, Secret
 from .._core.headers import Headers
@@ -18,14 +20,17 @@ from .._core.response import IntercomHttpResponse
 from .._core.retry import Retry
 from .._core.spec import RequestSpec
 from ..errors import APIConnectionError
+from .watchdog import Watchdog, in_use
 
 if TYPE_CHECKING:
     import requests
+    import requests.adapters
 
 __all__ = ["RequestsExecutor"]
 
 T = TypeVar("T")
 POOL_SIZE = 32
+_CHUNK = 2**16
 
 
 class Abandoned(Exception):
@@ -50,14 +55,42 @@ class _BearerAuth:
 
 
 def _mount(session: requests.Session, pool_size: int) -> None:
-    import requests.adapters
-
     old = session.adapters.get("https://")
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+    adapter = _watched_adapter()(pool_connections=4, pool_maxsize=pool_size)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     if old is not None:
         old.close()
+
+
+@functools.cache
+def _watched_adapter() -> type[requests.adapters.HTTPAdapter]:
+    """An HTTPAdapter whose connections tell the watchdog which thread uses them."""
+    import requests.adapters
+    import urllib3
+
+    class Connection(urllib3.connection.HTTPConnection):
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            in_use(self)
+            super().request(*args, **kwargs)
+
+    class SecureConnection(urllib3.connection.HTTPSConnection):
+        def request(self, *args: Any, **kwargs: Any) -> None:
+            in_use(self)
+            super().request(*args, **kwargs)
+
+    class Pool(urllib3.HTTPConnectionPool):
+        ConnectionCls = Connection
+
+    class SecurePool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = SecureConnection
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SecurePool}
+
+    return Adapter
 
 
 def _sleep(seconds: float, abandon: threading.Event | None) -> None:
@@ -90,6 +123,7 @@ class RequestsExecutor:
         self._auth = _BearerAuth(config.token)
         self._closed = False
         self._lock = threading.Lock()
+        self._watchdog = Watchdog()
 
     @staticmethod
     def library() -> str:
@@ -141,24 +175,42 @@ class RequestsExecutor:
     def _send(self, spec: RequestSpec) -> RawResponse | APIConnectionError:
         session = self._ready_session()
         import requests
+        import urllib3.exceptions
 
-        try:
-            response = session.request(
-                spec.method,
-                spec.url,
-                headers=spec.headers,
-                data=spec.body,
-                auth=self._auth,
-                timeout=spec.timeout,
-                allow_redirects=False,
-            )
-        except requests.ConnectTimeout as exc:
-            return connection_error(spec, exc, timeout=True, sent=False)
-        except requests.Timeout as exc:
-            return connection_error(spec, exc, timeout=True, sent=True)
-        except requests.RequestException as exc:
-            return connection_error(spec, exc, timeout=False, sent=not _refused(exc))
-        return RawResponse(response.status_code, Headers(response.headers), response.content)
+        with self._watchdog.deadline(spec.timeout) as deadline:
+            try:
+                response = session.request(
+                    spec.method,
+                    spec.url,
+                    headers=spec.headers,
+                    data=spec.body,
+                    auth=self._auth,
+                    timeout=spec.timeout,
+                    allow_redirects=False,
+                    stream=True,  # the body is read below, decoded by the core, capped
+                )
+            except requests.ConnectTimeout as exc:
+                return connection_error(spec, exc, timeout=True, sent=False)
+            except requests.Timeout as exc:
+                return connection_error(spec, exc, timeout=True, sent=True)
+            except requests.RequestException as exc:
+                sent = deadline.passed or not _refused(exc)
+                return connection_error(spec, exc, timeout=deadline.passed, sent=sent)
+            reader = BodyReader(response.headers.get("content-encoding"))
+            try:
+                for chunk in response.raw.stream(_CHUNK, decode_content=False):
+                    if not reader.feed(chunk):
+                        break
+            except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+                timeout = deadline.passed or isinstance(exc, urllib3.exceptions.TimeoutError)
+                return connection_error(spec, exc, timeout=timeout, sent=True)
+            finally:
+                response.close()
+        if deadline.passed:  # cut by the watchdog: whatever was read is not the response
+            error = TimeoutError(f"no whole response within {spec.timeout} s")
+            return connection_error(spec, error, timeout=True, sent=True)
+        body = reader.body()
+        return RawResponse(response.status_code, Headers(response.headers), body, reader.problem)
 
     def grow_pool(self, size: int) -> None:
         """Make our session's connection pool hold at least ``size`` connections."""
