@@ -16,6 +16,7 @@ from ._core.config import ClientConfig, resolve_config
 from ._core.ratelimit import RateGate, RateLimit
 from ._core.retry import RetryPolicy
 from ._core.timestamps import Key, Pins, PinTable
+from ._transport.forks import renew_after_fork
 from ._transport.gate import LocalRateGate
 
 __all__ = ["ClientBase", "LockedPins"]
@@ -27,6 +28,10 @@ class LockedPins:
     def __init__(self) -> None:
         self._table = PinTable()
         self._lock = threading.Lock()
+        renew_after_fork(self)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # the parent's may have been held by another thread
 
     def pin(
         self, key: Key, requested: int | None, fingerprint: str, now: float
@@ -78,6 +83,7 @@ class ClientBase(Generic[SessionT, ExecutorT, RawT]):
         session: SessionT | None = None,
         headers: Mapping[str, str] | None = None,
         allow_insecure_http: bool = False,
+        close_timeout: float = 5.0,
     ) -> None:
         self._config = resolve_config(
             token=token,
@@ -90,6 +96,7 @@ class ClientBase(Generic[SessionT, ExecutorT, RawT]):
             metadata_max_keys=metadata_max_keys,
             headers=headers,
             allow_insecure_http=allow_insecure_http,
+            close_timeout=close_timeout,
             library=self._executor_type.library,
         )
         self._gate = LocalRateGate()

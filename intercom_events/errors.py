@@ -17,6 +17,7 @@ __all__ = [
     "APIStatusError",
     "APITimeoutError",
     "BadRequestError",
+    "ClientClosedError",
     "ConflictError",
     "ErrorDetail",
     "ForbiddenError",
@@ -56,6 +57,10 @@ class InvalidEventError(IntercomError, ValueError):
         self.field = field
         self.rule = rule
         super().__init__(f"{field}: {rule}")
+
+
+class ClientClosedError(IntercomError, RuntimeError):
+    """The client was closed: it takes no new calls (make a new client)."""
 
 
 class IntercomEventWarning(UserWarning):

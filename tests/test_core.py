@@ -50,6 +50,7 @@ CONFIG = resolve_config(
     metadata_max_keys=10,
     headers=None,
     allow_insecure_http=False,
+    close_timeout=5.0,
     library=lambda: "test/1",
 )
 
@@ -217,6 +218,7 @@ def _config_kwargs() -> dict[str, object]:
         "metadata_max_keys": 10,
         "headers": None,
         "allow_insecure_http": False,
+        "close_timeout": 5.0,
         "library": lambda: "x/1",
     }
 

@@ -25,6 +25,7 @@ Every decision (retry or not, how long to wait, which error, what to log) is mad
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -34,10 +35,18 @@ import attrs
 from ..errors import APIConnectionError, APITimeoutError, ResponseDecodeError
 from .headers import Headers
 from .response import IntercomHttpResponse, status_error
-from .retry import Retry, decide
+from .retry import Retry, RetryClass, decide
 from .spec import RequestSpec
 
-__all__ = ["Attempts", "Call", "RawResponse", "connection_error", "headers_of"]
+__all__ = [
+    "Attempts",
+    "Call",
+    "LibraryError",
+    "RawResponse",
+    "closed_mid_call",
+    "connection_error",
+    "headers_of",
+]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -145,15 +154,45 @@ def headers_of(outcome: RawResponse | APIConnectionError) -> Headers | None:
     return outcome.headers if isinstance(outcome, RawResponse) else None
 
 
+def closed_mid_call(spec: RequestSpec) -> APIConnectionError:
+    """The error of a call the closing client cut short: its outcome is unknown."""
+    then = (
+        "sending it again is safe (Intercom de-duplicates it)"
+        if spec.retry_class is RetryClass.IDEMPOTENT
+        else "it may or may not have been recorded"
+    )
+    return APIConnectionError(
+        f"{spec.method} {spec.path}: the client was closed before this call finished; its "
+        f"outcome is unknown, and {then}",
+        request_sent=True,
+    )
+
+
+class LibraryError(Exception):
+    """What the HTTP library raised, as a stand-in: its type and message, nothing it held.
+
+    Kept as the SDK error's ``__cause__``; the library's own exception is not, since it can
+    hold the request and its headers (the token among them) in its attributes and repr.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(f"{kind}: {message}" if message else kind)
+
+
+_BEARER = re.compile(r"(?i)bearer\s+\S+")
+
+
 def connection_error(
-    spec: RequestSpec, exc: Exception, *, timeout: bool, sent: bool
+    spec: RequestSpec, exc: BaseException, *, timeout: bool, sent: bool
 ) -> APIConnectionError:
-    """The SDK's error for a failed attempt; the library's exception is kept as the cause.
+    """The SDK's error for a failed attempt, with a cleaned stand-in of ``exc`` as its cause.
 
     ``sent=False`` only when the request surely never reached the server.
     """
     kind = APITimeoutError if timeout else APIConnectionError
     what = "timed out" if timeout else "failed"
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
     error = kind(f"{spec.method} {spec.path} {what}: {type(exc).__name__}", request_sent=sent)
-    error.__cause__ = exc
+    error.__cause__ = LibraryError(name, _BEARER.sub("Bearer ********", str(exc))[:500])
     return error

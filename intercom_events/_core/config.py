@@ -110,6 +110,7 @@ class ClientConfig:
     retry_policy: RetryPolicy
     metadata_max_keys: int | None
     headers: Mapping[str, str]
+    close_timeout: float
     library: Callable[[], str]
     """``name/version`` of the executor's HTTP library; called when the first request is built."""
 
@@ -179,7 +180,18 @@ def read_token(token: str | None) -> Secret:
             "no Intercom access token: pass token=... or set INTERCOM_ACCESS_TOKEN "
             "(or INTERCOM_API_KEY)"
         )
-    return Secret(token.strip())
+    token = token.strip()
+    # Only printable ASCII is sent alike by both executors (requests encodes headers as
+    # Latin-1, aiohttp as UTF-8); anything else would fail in the HTTP library, whose error
+    # prints the header, token and all. The message never shows the token.
+    bad = next((i for i, c in enumerate(token) if not " " <= c <= "~"), None)
+    if bad is not None:
+        raise IntercomError(
+            f"the access token has a character a header cannot carry (a control character "
+            f"or a non-ASCII letter) at position {bad + 1} of {len(token)}; check how it was "
+            "copied"
+        )
+    return Secret(token)
 
 
 def user_agent(library: str) -> str:
@@ -200,6 +212,7 @@ def resolve_config(
     metadata_max_keys: int | None,
     headers: Mapping[str, str] | None,
     allow_insecure_http: bool,
+    close_timeout: float,
     library: Callable[[], str],
 ) -> ClientConfig:
     """Check and settle a client's constructor arguments, in one place for both clients.
@@ -232,5 +245,6 @@ def resolve_config(
         retry_policy=retry_policy or RetryPolicy(),
         metadata_max_keys=metadata_max_keys,
         headers=dict(headers or {}),
+        close_timeout=number("close_timeout", close_timeout),
         library=library,
     )

@@ -15,14 +15,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from .._core.body import BodyReader
-from .._core.calls import Attempts, Call, RawResponse, connection_error, headers_of
+from .._core.calls import (
+    Attempts,
+    Call,
+    RawResponse,
+    closed_mid_call,
+    connection_error,
+    headers_of,
+)
 from .._core.config import ClientConfig
 from .._core.headers import Headers
 from .._core.ratelimit import RateGate
 from .._core.response import IntercomHttpResponse
 from .._core.retry import Retry
 from .._core.spec import RequestSpec
-from ..errors import APIConnectionError
+from ..errors import APIConnectionError, ClientClosedError
+from .forks import renew_after_fork
 
 if TYPE_CHECKING:
     import aiohttp
@@ -32,6 +40,8 @@ __all__ = ["AiohttpExecutor"]
 T = TypeVar("T")
 POOL_SIZE = 64
 _CHUNK = 2**16
+_LOOK = 0.01
+"""Seconds between looks, while closing, for calls still under way."""
 
 
 def proxy_for(base_url: str) -> str | None:
@@ -64,8 +74,25 @@ class AiohttpExecutor:
         self._proxy: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._close_timeout = config.close_timeout
+        self._running: set[asyncio.Task[Any]] = set()  # tasks with a call under way
+        self._cut: set[asyncio.Task[Any]] = set()  # those aclose() cancelled
+        self._inherited: list[aiohttp.ClientSession] = []
         self._headers_for: Headers | None = None
         self._headers: dict[str, str] = {}
+        renew_after_fork(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: forget the parent's loop and session; make our own on use.
+
+        The parent's session is kept, never used and never closed (its sockets are the
+        parent's). A session the caller passed in stays the caller's, bound to its loop.
+        """
+        self._loop = None
+        self._running, self._cut = set(), set()
+        if self._owns_session and self._session is not None:
+            self._inherited.append(self._session)
+            self._session = None
 
     @staticmethod
     def library() -> str:
@@ -75,8 +102,6 @@ class AiohttpExecutor:
         return f"aiohttp/{version('aiohttp')}"
 
     def _ready_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise RuntimeError("this client is closed; make a new one")
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
@@ -99,11 +124,31 @@ class AiohttpExecutor:
 
     async def execute(self, call: Call[T]) -> IntercomHttpResponse[T]:
         """Send ``call`` until the core says it is done; its response, or its error."""
+        if self._closed:
+            raise ClientClosedError("this client is closed; make a new one")
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            return await self._attempts(call)
+        except asyncio.CancelledError:
+            if task in self._cut and task.uncancel() == 0:  # our cut, and no one else's
+                raise closed_mid_call(call.spec) from None
+            raise
+        finally:
+            self._running.discard(task)
+            self._cut.discard(task)
+
+    async def _attempts(self, call: Call[T]) -> IntercomHttpResponse[T]:
         attempts = Attempts(call)
+        started = False
         while True:
+            if self._closed and started:  # closed mid-call: no further attempt starts
+                raise closed_mid_call(call.spec)
             if wait := await self.gate.reserve_async(time.time()):
                 await asyncio.sleep(wait)
                 continue
+            started = True
             try:
                 outcome = await self._send(call.spec)
             except BaseException:
@@ -156,8 +201,26 @@ class AiohttpExecutor:
         return self._headers
 
     async def aclose(self) -> None:
-        """Close the session if it is ours; later calls raise ``RuntimeError``."""
+        """Refuse new calls, let those under way finish for up to ``close_timeout`` seconds,
+        cut the rest (their callers get an "outcome unknown" ``APIConnectionError``), then
+        close the session if it is ours."""
         self._closed = True
+        me = asyncio.current_task()
+        if not await self._quiet(me, self._close_timeout):
+            for task in self._running - {me}:
+                self._cut.add(task)
+                task.cancel()
+            await self._quiet(me, 1.0)  # the cut calls end at once
+        await self._close_session()
+
+    async def _quiet(self, me: asyncio.Task[Any] | None, seconds: float) -> bool:
+        """Wait up to ``seconds`` for every other call to end; True if they did."""
+        deadline = time.monotonic() + seconds
+        while self._running - {me} and time.monotonic() < deadline:
+            await asyncio.sleep(_LOOK)
+        return not self._running - {me}
+
+    async def _close_session(self) -> None:
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             await session.close()

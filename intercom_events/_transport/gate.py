@@ -10,6 +10,7 @@ import threading
 
 from .._core.headers import Headers
 from .._core.ratelimit import RateLimit, RateWindow
+from .forks import renew_after_fork
 
 __all__ = ["LocalRateGate"]
 
@@ -20,6 +21,10 @@ class LocalRateGate:
     def __init__(self) -> None:
         self._window = RateWindow()
         self._lock = threading.Lock()
+        renew_after_fork(self)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # the parent's may have been held by another thread
 
     @property
     def latest(self) -> RateLimit | None:

@@ -12,14 +12,22 @@ import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._core.body import BodyReader
-from .._core.calls import Attempts, Call, RawResponse, connection_error, headers_of
+from .._core.calls import (
+    Attempts,
+    Call,
+    RawResponse,
+    closed_mid_call,
+    connection_error,
+    headers_of,
+)
 from .._core.config import ClientConfig, Secret
 from .._core.headers import Headers
 from .._core.ratelimit import RateGate
 from .._core.response import IntercomHttpResponse
 from .._core.retry import Retry
 from .._core.spec import RequestSpec
-from ..errors import APIConnectionError
+from ..errors import APIConnectionError, ClientClosedError
+from .forks import renew_after_fork
 from .watchdog import Watchdog, in_use
 
 if TYPE_CHECKING:
@@ -93,14 +101,6 @@ def _watched_adapter() -> type[requests.adapters.HTTPAdapter]:
     return Adapter
 
 
-def _sleep(seconds: float, abandon: threading.Event | None) -> None:
-    """Sleep, ending early once ``abandon`` is set."""
-    if abandon is None:
-        time.sleep(seconds)
-    else:
-        abandon.wait(seconds)
-
-
 def _refused(exc: requests.RequestException) -> bool:
     """True if no connection was made (refused, DNS), so the request surely was not sent."""
     import urllib3.exceptions
@@ -121,9 +121,29 @@ class RequestsExecutor:
         self._session = session  # ours is made by the first request: requests loads then
         self._pool_size = POOL_SIZE
         self._auth = _BearerAuth(config.token)
+        self._close_timeout = config.close_timeout
         self._closed = False
-        self._lock = threading.Lock()
+        self._inherited: list[requests.Session] = []
+        self._fresh()
         self._watchdog = Watchdog()
+        renew_after_fork(self)
+
+    def _fresh(self) -> None:
+        self._closing = threading.Event()  # wakes retry waits when the client closes
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._running = 0  # calls under way
+
+    def _after_fork(self) -> None:
+        """In a forked child: new locks, and a new session of our own when it is used.
+
+        The parent's session is kept, never used and never closed: its pooled sockets are
+        the parent's connections. A session the caller passed in stays the caller's.
+        """
+        self._fresh()
+        if self._owns_session and self._session is not None:
+            self._inherited.append(self._session)
+            self._session = None
 
     @staticmethod
     def library() -> str:
@@ -140,28 +160,44 @@ class RequestsExecutor:
         ``abandon`` is the sync stand-in for cancelling a task: once it is set, no further
         attempt starts and waits end early (an attempt already on the wire runs to its end).
         """
+        with self._lock:
+            if self._closed:
+                raise ClientClosedError("this client is closed; make a new one")
+            self._running += 1
+        try:
+            return self._attempts(call, abandon or self._closing)
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._idle.notify_all()
+
+    def _attempts(self, call: Call[T], stop: threading.Event) -> IntercomHttpResponse[T]:
         attempts = Attempts(call)
+        started = False
         while True:
-            if abandon is not None and abandon.is_set():
+            if self._closed and started:  # closed mid-call: no further attempt starts
+                raise closed_mid_call(call.spec)
+            if stop is not self._closing and stop.is_set():
                 raise Abandoned
             if wait := self.gate.reserve(time.time()):
-                _sleep(wait, abandon)
+                stop.wait(wait)
                 continue
+            started = True
             try:
                 outcome = self._send(call.spec)
             except BaseException:
                 self.gate.record(None, time.time())  # Ctrl-C: free the slot
                 raise
             self.gate.record(headers_of(outcome), time.time())
+            if self._closed and not isinstance(outcome, RawResponse):
+                raise closed_mid_call(call.spec)  # cut by close(), or failed as it closed
             step = attempts.step(outcome)
             if isinstance(step, Retry):
-                _sleep(step.after, abandon)
+                stop.wait(step.after)
                 continue
             return step
 
     def _ready_session(self) -> requests.Session:
-        if self._closed:
-            raise RuntimeError("this client is closed; make a new one")
         if self._session is None:
             with self._lock:
                 if self._session is None:
@@ -221,10 +257,19 @@ class RequestsExecutor:
                     _mount(self._session, size)
 
     def close(self) -> None:
-        """Close the session if it is ours; later calls raise ``RuntimeError``."""
+        """Refuse new calls, let those under way finish for up to ``close_timeout`` seconds,
+        cut the rest (their callers get an "outcome unknown" ``APIConnectionError``), then
+        close the session if it is ours."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            self._closing.set()
+            deadline = time.monotonic() + self._close_timeout
+            while self._running and (left := deadline - time.monotonic()) > 0:
+                self._idle.wait(left)
+            if self._running:
+                self._watchdog.cut_all()
+                self._idle.wait(1.0)  # the cut calls end at once; do not hang on one that cannot
         if self._owns_session and self._session is not None:
             self._session.close()

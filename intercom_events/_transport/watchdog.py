@@ -8,14 +8,14 @@ down, which ends any blocked read at once.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, ClassVar
+from typing import Any
+
+from .forks import renew_after_fork
 
 __all__ = ["Deadline", "Watchdog", "in_use"]
 
@@ -41,13 +41,15 @@ class Deadline:
 class Watchdog:
     """One daemon thread per executor, sleeping until the earliest deadline."""
 
-    _all: ClassVar[weakref.WeakSet[Watchdog]] = weakref.WeakSet()
-
     def __init__(self) -> None:
-        self._reset()
-        Watchdog._all.add(self)
+        self._fresh()
+        renew_after_fork(self)
 
-    def _reset(self) -> None:
+    def _after_fork(self) -> None:
+        _IN_USE.clear()  # the child has none of the parent's threads
+        self._fresh()
+
+    def _fresh(self) -> None:
         self._lock = threading.Condition()
         self._deadlines: dict[int, Deadline] = {}
         self._thread: threading.Thread | None = None
@@ -73,6 +75,13 @@ class Watchdog:
                 self._deadlines.pop(ident, None)
                 _IN_USE.pop(ident, None)
 
+    def cut_all(self) -> None:
+        """Cut every attempt being watched now (the client is closing)."""
+        with self._lock:
+            for ident, deadline in self._deadlines.items():
+                deadline.passed = True
+                _shut_down(_IN_USE.get(ident))
+
     def _run(self) -> None:
         with self._lock:
             while True:
@@ -91,14 +100,3 @@ def _shut_down(connection: Any) -> None:
         return  # not connected yet (the connect timeout bounds that), or no longer ours alone
     with suppress(OSError):
         sock.shutdown(socket.SHUT_RDWR)
-
-
-def _after_fork() -> None:
-    # The child has none of the parent's threads: each watchdog starts afresh, unlocked.
-    _IN_USE.clear()
-    for watchdog in list(Watchdog._all):
-        watchdog._reset()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork)
