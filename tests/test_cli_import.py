@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -140,16 +141,24 @@ def test_csv_metadata_columns_numbers_and_rerun_exit_0(fake: FakeIntercom, tmp_p
     assert fake.events[-1]["created_at"] == record["created_at"]
 
 
-def test_bad_token_fails_every_event_without_a_traceback(
-    fake: FakeIntercom, tmp_path: Path
-) -> None:
+def test_a_refused_token_stops_the_import_at_once(fake: FakeIntercom, tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
-    source.write_text('{"event_name": "e", "user_id": "1", "created_at": 1}\n' * 2)
-    done = cli(fake, "import", str(source), "--no-progress", token="wrong")
+    failed = tmp_path / "failed.jsonl"
+    rows = [{"event_name": "e", "user_id": "1", "created_at": n} for n in range(1, 501)]
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    done = cli(fake, "import", str(source), "--no-progress", "--failed", str(failed), token="wrong")
     assert done.returncode == 1
-    assert done.stdout == "imported 2 events: 0 accepted, 2 failed\n"
-    assert done.stderr.count("UnauthorizedError: HTTP 401") == 2
+    assert done.stdout == ""
     assert "Traceback" not in done.stderr
+    match = re.search(
+        r"stopped: Intercom refused the token \(UnauthorizedError: HTTP 401", done.stderr
+    )
+    assert match, done.stderr
+    line = int(re.findall(r"rows after line (\d+) of ", done.stderr)[0])
+    assert line <= 16 + 1  # no more than were in flight: it did not try every row
+    assert len(fake.requests) <= 17
+    written = [json.loads(text)["created_at"] for text in failed.read_text().splitlines()]
+    assert sorted(written) == list(range(1, line + 1))  # the rows read, each once
     assert fake.events == []
 
 

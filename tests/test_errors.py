@@ -111,14 +111,24 @@ def _closed_port() -> int:
 
 
 async def test_connection_refused_is_a_connection_error(api_kind: str) -> None:
-    client = make_client(
-        api_kind, token="t", base_url=f"http://127.0.0.1:{_closed_port()}", max_retries=0
-    )
+    port = _closed_port()
+    client = make_client(api_kind, token="t", base_url=f"http://127.0.0.1:{port}", max_retries=0)
     with pytest.raises(APIConnectionError) as caught:
         await client.call("list_data_events", user_id="1")
     await client.close()
     assert caught.value.request_sent is False
+    assert f"GET /events to 127.0.0.1:{port} failed: connection refused" in str(caught.value)
     assert caught.value.__cause__ is not None
+
+
+def test_the_cli_names_the_host_and_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    from intercom_events.cli import main
+
+    port = _closed_port()
+    args = ["--base-url", f"http://127.0.0.1:{port}", "--token", "t", "list", "--user-id", "1"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"to 127.0.0.1:{port} failed: connection refused" in err
 
 
 @pytest.mark.parametrize(

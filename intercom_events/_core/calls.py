@@ -25,10 +25,12 @@ Every decision (retry or not, how long to wait, which error, what to log) is mad
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -180,6 +182,24 @@ class LibraryError(Exception):
         super().__init__(f"{kind}: {message}" if message else kind)
 
 
+def _reason(exc: BaseException) -> str:
+    """The operating system's words for what failed (``connection refused``), if it said."""
+    todo: list[object] = [exc]
+    seen: set[int] = set()
+    while todo:
+        current = todo.pop(0)
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno and current.strerror:
+            words = os.strerror(current.errno) if current.errno > 0 else current.strerror
+            return str(words).lower()
+        todo += current.args
+        todo += [getattr(current, name, None) for name in ("reason", "os_error")]
+        todo += [current.__cause__, current.__context__]
+    return "the connection failed or was closed"
+
+
 _BEARER = re.compile(r"(?i)bearer\s+\S+")
 
 
@@ -191,8 +211,12 @@ def connection_error(
     ``sent=False`` only when the request surely never reached the server.
     """
     kind = APITimeoutError if timeout else APIConnectionError
-    what = "timed out" if timeout else "failed"
+    reason = "timed out" if timeout else f"failed: {_reason(exc)}"
     name = f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins.")
-    error = kind(f"{spec.method} {spec.path} {what}: {type(exc).__name__}", request_sent=sent)
+    where = urlsplit(spec.url).netloc
+    error = kind(
+        f"{spec.method} {spec.path} to {where} {reason} ({type(exc).__name__})",
+        request_sent=sent,
+    )
     error.__cause__ = LibraryError(name, _BEARER.sub("Bearer ********", str(exc))[:500])
     return error

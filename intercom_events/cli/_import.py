@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..client import DataEventsClient
+from ..errors import ForbiddenError, UnauthorizedError
 from ..models import DataEvent
 from ._importer import BadRow, EventFile, failed_line
 from ._output import describe, stderr, who
@@ -68,6 +69,10 @@ def run_import(args: argparse.Namespace, client: DataEventsClient, out: TextIO) 
         except KeyboardInterrupt:
             stderr(f"interrupted: {tally.stopped(source)}")
             return 130
+        except _TokenRefused as refused:
+            why = describe(refused.error)
+            stderr(f"stopped: Intercom refused the token ({why}); {tally.stopped(source)}")
+            return 1
         except Exception:
             stderr(f"stopped: {tally.stopped(source)}")
             raise
@@ -81,6 +86,14 @@ def run_import(args: argparse.Namespace, client: DataEventsClient, out: TextIO) 
     return 0 if tally.failed == 0 else 1
 
 
+class _TokenRefused(Exception):
+    """A 401 or 403: every later row would fail the same way, so the import stops."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        super().__init__(str(error))
+
+
 class _Tally:
     """Counts an import, reports each failure (stderr and the failed file), counts progress."""
 
@@ -88,6 +101,7 @@ class _Tally:
         self.accepted = self.failed = 0
         self._report = report
         self._counter = counter
+        self._refused = False
 
     @property
     def total(self) -> int:
@@ -106,8 +120,11 @@ class _Tally:
         if error is None:
             self.accepted += 1
             self._tick()
-        else:
-            self._fail(event, error)
+            return
+        self._fail(event, error)
+        if isinstance(error, UnauthorizedError | ForbiddenError) and not self._refused:
+            self._refused = True
+            raise _TokenRefused(error)  # no probing: the rest stays unsent
 
     def _fail(self, item: DataEvent | BadRow, error: Exception) -> None:
         self.failed += 1
