@@ -8,6 +8,7 @@ behaviour is tested on both executors.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -17,6 +18,8 @@ from intercom_events import AsyncDataEventsClient, DataEvent, DataEventsClient
 from intercom_events.testing import FakeIntercom
 
 TOKEN = "sk-test-0123456789-canary"
+RECENT = (int(time.time()) // 86_400 - 30) * 86_400
+"""Midnight (UTC) 30 days ago: Intercom, and the fake, list only the last 90 days' events."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from intercom_events.cli import main
 from intercom_events.testing import FakeIntercom
+
+from .conftest import RECENT
+
+WHEN = datetime.fromtimestamp(RECENT, UTC).isoformat()
 
 
 def run(fake: FakeIntercom, *args: str, token: str | None = None) -> int:
@@ -27,7 +32,7 @@ def test_send_list_and_summaries(fake: FakeIntercom, capsys: pytest.CaptureFixtu
             "--user-id",
             "1",
             "--created-at",
-            "1700000000",
+            str(RECENT),
             "--meta",
             "order_id=42",
             "--meta",
@@ -37,13 +42,13 @@ def test_send_list_and_summaries(fake: FakeIntercom, capsys: pytest.CaptureFixtu
         )
         == 0
     )
-    assert "sent placed-order for user_id=1 at 2023-11-14T22:13:20+00:00" in capsys.readouterr().out
+    assert f"sent placed-order for user_id=1 at {WHEN}" in capsys.readouterr().out
     assert fake.events[0]["metadata"] == {"order_id": 42, "ratio": 0.5, "note": "a=b"}
     assert run(fake, "list", "--user-id", "1", "--json") == 0
     [listed] = json.loads(capsys.readouterr().out)
-    assert (listed["event_name"], listed["created_at"]) == ("placed-order", 1700000000)
+    assert (listed["event_name"], listed["created_at"]) == ("placed-order", RECENT)
     assert run(fake, "list", "--user-id", "1") == 0
-    assert "placed-order  2023-11-14T22:13:20+00:00" in capsys.readouterr().out
+    assert f"placed-order  {WHEN}" in capsys.readouterr().out
     assert (
         run(
             fake,

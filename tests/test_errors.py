@@ -22,7 +22,7 @@ from intercom_events import (
 )
 from intercom_events.testing import FakeIntercom
 
-from .conftest import TOKEN, make_client
+from .conftest import RECENT, TOKEN, make_client
 
 
 async def test_unknown_user_is_not_found_with_request_id(api: Any, fake: FakeIntercom) -> None:
@@ -194,7 +194,8 @@ async def test_pages_next_to_another_origin_is_refused(api_kind: str, fake: Fake
     # The client knows the server as "localhost"; the fake's pages.next says 127.0.0.1.
     client = make_client(api_kind, token=fake.token, base_url=f"http://localhost:{port}")
     for t in range(3):
-        await client.call("create_data_event", event_name="e", user_id="1", created_at=t)
+        event = {"event_name": "e", "user_id": "1", "created_at": RECENT + t}
+        await client.call("create_data_event", **event)
     with pytest.raises(IntercomError, match="another origin"):
         await client.collect(user_id="1", per_page=1)
     await client.close()

@@ -26,10 +26,12 @@ import requests
 from intercom_events.testing import FAULT_KINDS, FakeIntercom, RecordedRequest
 from intercom_events.testing._options import FaultSpec, parse_fault
 
+from .conftest import RECENT
+
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 USER = "314159"
-T0 = 1_700_000_000
+T0 = RECENT
 ROOT = Path(__file__).resolve().parent.parent
 DROP = object()  # marks a field to leave out of an event body
 
@@ -369,6 +371,19 @@ def test_listing_an_unknown_contact_is_404(server: FakeIntercom, http: requests.
 
 
 # -- summaries ---------------------------------------------------------------------------------
+
+
+def test_events_older_than_90_days_are_counted_but_not_listed(
+    server: FakeIntercom, http: requests.Session
+) -> None:
+    server.add_user(user_id=USER)
+    now = int(time.time())
+    for name, created_at in [("old", now - 91 * 86_400), ("recent", now - 89 * 86_400)]:
+        assert post(http, server, event(event_name=name, created_at=created_at)).ok
+    listed = get_events(http, server, user_id=USER).json()
+    assert [e["event_name"] for e in listed["events"]] == ["recent"]
+    summary = get_events(http, server, user_id=USER, summary="true").json()
+    assert sorted(e["name"] for e in summary["events"]) == ["old", "recent"]
 
 
 def test_summary_aggregates_events_and_posted_summaries(
@@ -869,3 +884,37 @@ def test_a_busy_port_fails_without_leaking_a_thread() -> None:
             FakeIntercom(port=port).start()
         assert len(fake_threads()) == 1
     assert fake_threads() == []
+
+
+QUIET = """
+import logging, socket, time
+from intercom_events.testing import FakeIntercom
+
+logging.basicConfig(level=logging.WARNING)  # anything aiohttp logs at WARNING or above shows
+with FakeIntercom() as fake:
+    fake.add_user(user_id="1")
+    fake.inject("slow", rate=1.0, delay=3)
+    host, port = fake.url.removeprefix("http://").split(":")
+    auth = b"Authorization: Bearer test-token\\r\\n"
+    gone = socket.create_connection((host, int(port)))  # leaves halfway through its body
+    head = b"POST /events HTTP/1.1\\r\\nHost: x\\r\\n"
+    gone.sendall(head + auth + b"Content-Length: 50\\r\\n\\r\\n")
+    time.sleep(0.2)
+    gone.close()
+    waiting = socket.create_connection((host, int(port)))  # in flight when the fake stops
+    head = b"GET /events?type=user&user_id=1 HTTP/1.1\\r\\nHost: x\\r\\n"
+    waiting.sendall(head + auth + b"\\r\\n")
+    time.sleep(0.3)
+time.sleep(3.2)  # past the slow answer, which finishes after the stop
+waiting.close()
+print("done")
+"""
+
+
+def test_disconnects_and_stops_mid_request_print_no_traceback() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", QUIET], capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.strip() == "done"
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "Error handling request" not in done.stderr, done.stderr

@@ -21,7 +21,7 @@ from intercom_events import (
 )
 from intercom_events.testing import FakeIntercom
 
-from .conftest import TOKEN, make_client
+from .conftest import RECENT, TOKEN, make_client
 from .hostile import HostileServer, respond
 
 # -- closing ----------------------------------------------------------------------------------
@@ -188,7 +188,7 @@ def test_a_client_used_before_fork_works_in_the_child_on_its_own_connections(kin
             fake.add_user(user_id=user)
         with DataEventsClient(token=fake.token, base_url=fake.url) as setup:
             for user in ("p", "c"):
-                setup.create_data_event(event_name=f"{user}-event", user_id=user, created_at=1)
+                setup.create_data_event(event_name=f"{user}-event", user_id=user, created_at=RECENT)
         done = subprocess.run(
             [sys.executable, "-c", FORK_CHILD, fake.url, fake.token, kind],
             capture_output=True,

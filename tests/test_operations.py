@@ -21,7 +21,7 @@ from intercom_events import (
 )
 from intercom_events.testing import FakeIntercom
 
-from .conftest import TOKEN
+from .conftest import RECENT, TOKEN
 
 
 async def test_create_sends_the_exact_wire_form(api: Any, fake: FakeIntercom) -> None:
@@ -112,7 +112,7 @@ async def test_awkward_identifiers_are_percent_encoded(
 ) -> None:
     fake.add_user(**{field: value})
     await api.call(
-        "create_data_event", event_name="tested-encoding", created_at=1, **{field: value}
+        "create_data_event", event_name="tested-encoding", created_at=RECENT, **{field: value}
     )
     page = await api.call("list_data_events", per_page=5, **{field: value})
     assert fake.requests[-1].query_string == query + "&per_page=5"
@@ -127,7 +127,7 @@ async def test_list_decodes_events_and_pages(api: Any, fake: FakeIntercom) -> No
             "create_data_event",
             event_name="ran-test",
             user_id="42",
-            created_at=1000 + second,
+            created_at=RECENT + second,
             metadata={"n": second},
         )
     page = await api.call("list_data_events", user_id="42", per_page=2)
@@ -135,7 +135,7 @@ async def test_list_decodes_events_and_pages(api: Any, fake: FakeIntercom) -> No
     assert fake.requests[-1].method == "GET"
     assert fake.requests[-1].path == "/events"
     assert fake.requests[-1].query_string == "type=user&user_id=42&per_page=2"
-    assert [e.created_at for e in page.events] == [1002, 1001]
+    assert [e.created_at for e in page.events] == [RECENT + 2, RECENT + 1]
     first = page.events[0]
     assert (first.event_name, first.id, first.user_id, first.email) == (
         "ran-test",
@@ -153,10 +153,13 @@ async def test_iter_follows_more_than_three_pages(api: Any, fake: FakeIntercom) 
     fake.add_user(email="pager@example.com")
     for second in range(9):
         await api.call(
-            "create_data_event", event_name="paged", email="pager@example.com", created_at=second
+            "create_data_event",
+            event_name="paged",
+            email="pager@example.com",
+            created_at=RECENT + second,
         )
     seen = await api.collect(email="pager@example.com", per_page=2)
-    assert [e.created_at for e in seen] == list(range(8, -1, -1))
+    assert [e.created_at for e in seen] == [RECENT + n for n in range(8, -1, -1)]
     gets = [r for r in fake.requests if r.method == "GET"]
     assert len(gets) == 5
     assert "before" not in gets[0].query
@@ -209,10 +212,10 @@ async def test_raw_response_carries_status_headers_and_request_id(
     api: Any, fake: FakeIntercom
 ) -> None:
     fake.add_user(user_id="1")
-    raw = await api.raw("create_data_event", event_name="x-ed", user_id="1", created_at=5)
+    raw = await api.raw("create_data_event", event_name="x-ed", user_id="1", created_at=RECENT)
     assert isinstance(raw, IntercomHttpResponse)
     assert raw.status_code == 202
-    assert raw.data.created_at == 5
+    assert raw.data.created_at == RECENT
     assert raw.request_id
     assert raw.headers["x-request-id"] == raw.headers["X-REQUEST-ID"] == raw.request_id
     assert raw.retries_taken == 0
@@ -274,7 +277,7 @@ async def test_iter_reads_one_page_at_a_time(api_kind: str, fake: FakeIntercom) 
         for n in range(600):
             session.post(
                 f"{fake.url}/events",
-                json={"event_name": "e", "created_at": n, "user_id": "many"},
+                json={"event_name": "e", "created_at": RECENT + n, "user_id": "many"},
                 headers={"Authorization": f"Bearer {fake.token}"},
                 timeout=5,
             ).raise_for_status()

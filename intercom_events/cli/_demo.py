@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any, TextIO
 
 from ..client import DataEventsClient
@@ -14,7 +15,11 @@ USERS = {
     "grace": ["signed-up", "invited-friend", "invited-friend"],
     "linus": ["signed-up", "placed-order", "read-article", "upgraded-plan"],
 }
-START = 1_767_225_600  # 2026-01-01T00:00:00Z
+
+
+def _week_ago() -> int:
+    """Midnight (UTC) a week ago: Intercom lists only the last 90 days' events."""
+    return (int(time.time()) // 86_400 - 7) * 86_400
 
 
 def _metadata(name: str, n: int) -> Metadata:
@@ -39,6 +44,7 @@ def run_demo(out: TextIO = sys.stdout) -> int:
 
     from ..testing import FakeIntercom
 
+    start = _week_ago()
     with FakeIntercom() as fake:
         for user in USERS:
             fake.add_user(user_id=user, email=f"{user}@example.com")
@@ -50,12 +56,12 @@ def run_demo(out: TextIO = sys.stdout) -> int:
                     client.create_data_event(
                         event_name=name,
                         user_id=user,
-                        created_at=START + 3600 * n,
+                        created_at=start + 3600 * n,
                         metadata=_metadata(name, n),
                     )
                     sent += 1
             again = client.create_data_event(
-                event_name="signed-up", user_id="ada", created_at=START, metadata={"source": "demo"}
+                event_name="signed-up", user_id="ada", created_at=start, metadata={"source": "demo"}
             )
             print(f"sync client: sent {sent + 1} events ({again.event_name!r} twice)", file=out)
             print(f"Intercom stored {len(fake.events)}: the repeat was de-duplicated", file=out)
@@ -67,13 +73,13 @@ def run_demo(out: TextIO = sys.stdout) -> int:
                 summary = client.list_data_events(user_id=user, summary=True)
                 counts = ", ".join(f"{item.name} x{item.count}" for item in summary.events)
                 rows.append((user, str(len(listed)), str(pages), counts))
-            rows.append(asyncio.run(_async_part(fake.token, fake.url, out)))
+            rows.append(asyncio.run(_async_part(fake.token, fake.url, out, start)))
     print(file=out)
     print(table(("user", "events", "pages", "summary (name x count)"), rows), file=out)
     return 0
 
 
-async def _async_part(token: str, url: str, out: TextIO) -> tuple[str, str, str, str]:
+async def _async_part(token: str, url: str, out: TextIO, start: int) -> tuple[str, str, str, str]:
     """The same API from asyncio: ten events in flight at once, then a summary."""
     import asyncio
 
@@ -83,7 +89,7 @@ async def _async_part(token: str, url: str, out: TextIO) -> tuple[str, str, str,
         await asyncio.gather(
             *(
                 client.create_data_event(
-                    event_name="viewed-page", email="ada@example.com", created_at=START + n
+                    event_name="viewed-page", email="ada@example.com", created_at=start + n
                 )
                 for n in range(10)
             )

@@ -74,6 +74,7 @@ class FakeIntercom:
         self._runner: web.AppRunner | None = None
         self._server: asyncio.Server | None = None
         self._url: str | None = None
+        self._served = ""  # the URL last served on: slow answers may finish after stop()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -144,7 +145,7 @@ class FakeIntercom:
             await runner.cleanup()
             raise
         self._runner, self._server = runner, server
-        self._url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        self._url = self._served = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
 
     async def astop(self) -> None:
         """Stop serving and close every connection; a no-op when not running."""
@@ -249,6 +250,8 @@ class FakeIntercom:
         except web.HTTPRequestEntityTooLarge:
             error = ApiError(413, "request_too_large", "Request Entity Too Large")
             return self._error(error, self._base_headers(request_id), request_id)
+        except OSError:  # the client went away mid-request: nobody to answer, nothing to log
+            return web.Response(status=400)
         raw = request.raw_path
         if raw.startswith("/"):
             path, _, query_string = raw.partition("?")
@@ -323,7 +326,7 @@ class FakeIntercom:
             self._store.create_event(parse_json(recorded.body))
             return web.Response(status=202, headers=headers)
         if (method, path) == ("GET", "/events"):
-            payload = self._store.list_events(recorded.query, self.url)
+            payload = self._store.list_events(recorded.query, self._served)
             headers["Content-Type"] = _JSON
             return web.Response(status=200, body=json.dumps(payload).encode(), headers=headers)
         if (method, path) == ("POST", "/events/summaries"):
@@ -333,7 +336,7 @@ class FakeIntercom:
 
     def _fault_response(self, kind: str, request_id: str) -> web.Response:
         limit = self._limiter.limit if self._limiter is not None else None
-        answer = fault_answer(kind, limit=limit, now=self._clock(), url=self.url)
+        answer = fault_answer(kind, limit=limit, now=self._clock(), url=self._served)
         headers = self._base_headers(request_id) | answer.headers
         if answer.error is not None:
             error = ApiError(answer.status, *answer.error)

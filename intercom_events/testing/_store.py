@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from typing import Any, NoReturn
 import attrs
 
 METADATA_MAX_KEYS = 10
+LISTED_SECONDS = 90 * 86_400
+"""Events older than this are counted in summaries but not listed, as by Intercom."""
 DEFAULT_PER_PAGE = 15
 _LIST_IDENTIFIERS = ("user_id", "email", "intercom_user_id")
 _CREATE_IDENTIFIERS = ("id", "user_id", "email")
@@ -278,6 +281,8 @@ class Store:
             if query.get("summary") == ["true"]:
                 return self._summary(contact)
             mine = [e for e in self._events if e.contact_id == contact.id]
+        oldest = time.time() - LISTED_SECONDS  # Intercom lists the last 90 days only
+        mine = [e for e in mine if e.created_at >= oldest]
         mine.sort(key=lambda e: (e.created_at, e.seq), reverse=True)
         if before is not None:
             mine = [e for e in mine if (e.created_at, e.seq) < before]
