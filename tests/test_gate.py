@@ -7,6 +7,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from intercom_events import DataEvent
 from intercom_events._core.headers import Headers
 from intercom_events._core.ratelimit import MARGIN, PROBE_POLL, RateWindow
 
@@ -77,3 +78,19 @@ def test_a_reset_implausibly_far_away_is_ignored() -> None:
     gate.reserve(0.0)
     gate.record(limit_headers(remaining=0, reset=10_000), 0.0)
     assert gate.reserve(0.0) == 0
+
+
+def test_a_gate_wait_never_sleeps_past_max_wait() -> None:
+    from intercom_events import RequestOptions, RetryPolicy
+    from intercom_events._core import operations
+    from intercom_events._core.calls import Attempts
+
+    from .test_core import CONFIG
+
+    options = RequestOptions(retry_policy=RetryPolicy(max_wait=2.0))
+    call = operations.create_data_event(
+        CONFIG, DataEvent("e", user_id="1"), options, now=1_700_000_000
+    )[1]
+    attempts = Attempts(call)
+    assert attempts.gate_wait(9.5) == 2.0  # asked again after 2 s
+    assert attempts.gate_wait(0.5) == 0.5

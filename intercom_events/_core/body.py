@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import zlib
 
-__all__ = ["ACCEPT_ENCODING", "MAX_BODY", "BodyReader"]
+__all__ = ["ACCEPT_ENCODING", "MAX_BODY", "READ_SIZE", "BodyReader"]
 
 MAX_BODY = 16 * 2**20
 """The most bytes of a (decompressed) response body that are kept."""
 ACCEPT_ENCODING = "gzip, deflate"
 """What every request accepts: the encodings :class:`BodyReader` can decode."""
-_CHUNK = 2**16
+READ_SIZE = 2**16
+"""Bytes an executor reads from the wire at a time, and decodes at a time."""
 
 
 class BodyReader:
@@ -46,7 +47,7 @@ class BodyReader:
         try:
             while chunk:
                 room = self._limit - self._size + 1  # one byte past the limit says "too large"
-                data = self._decoder.decompress(chunk, min(room, _CHUNK))
+                data = self._decoder.decompress(chunk, min(room, READ_SIZE))
                 if not self._keep(data):
                     return False
                 chunk = self._decoder.unconsumed_tail

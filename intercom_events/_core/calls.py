@@ -5,7 +5,7 @@ Executors drive :class:`Attempts` and the rate gate in a few lines::
     attempts = Attempts(call)
     while True:
         if wait := gate.reserve(time.time()):  # the rate-limit window is spent
-            sleep(wait)
+            sleep(attempts.gate_wait(wait))
             continue
         try:
             outcome = send(call.spec)          # a RawResponse or an APIConnectionError
@@ -91,6 +91,13 @@ class Attempts(Generic[T]):
         self._clock = clock
         self._monotonic = monotonic
         self._mark = monotonic()
+
+    def gate_wait(self, wait: float) -> float:
+        """How long to sleep when the rate gate asks for ``wait``: never past ``max_wait``.
+
+        The gate is asked again afterwards, so a long window is waited out in bounded steps.
+        """
+        return min(wait, self.call.spec.retry_policy.max_wait)
 
     def step(self, outcome: RawResponse | APIConnectionError) -> Retry | IntercomHttpResponse[T]:
         """``Retry(after)`` to go again, else the final response; raises the final error."""

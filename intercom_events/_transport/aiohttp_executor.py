@@ -14,7 +14,7 @@ import urllib.request
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from .._core.body import BodyReader
+from .._core.body import READ_SIZE, BodyReader
 from .._core.calls import (
     Attempts,
     Call,
@@ -39,7 +39,6 @@ __all__ = ["AiohttpExecutor"]
 
 T = TypeVar("T")
 POOL_SIZE = 64
-_CHUNK = 2**16
 _LOOK = 0.01
 """Seconds between looks, while closing, for calls still under way."""
 
@@ -146,7 +145,7 @@ class AiohttpExecutor:
             if self._closed and started:  # closed mid-call: no further attempt starts
                 raise closed_mid_call(call.spec)
             if wait := await self.gate.reserve_async(time.time()):
-                await asyncio.sleep(wait)
+                await asyncio.sleep(attempts.gate_wait(wait))
                 continue
             started = True
             try:
@@ -179,7 +178,7 @@ class AiohttpExecutor:
                 **options,
             ) as response:
                 reader = BodyReader(response.headers.get("content-encoding"))
-                async for chunk in response.content.iter_chunked(_CHUNK):
+                async for chunk in response.content.iter_chunked(READ_SIZE):
                     if not reader.feed(chunk):
                         break
                 headers = Headers(response.headers.items())

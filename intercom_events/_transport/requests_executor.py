@@ -11,7 +11,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._core.body import BodyReader
+from .._core.body import READ_SIZE, BodyReader
 from .._core.calls import (
     Attempts,
     Call,
@@ -38,7 +38,6 @@ __all__ = ["RequestsExecutor"]
 
 T = TypeVar("T")
 POOL_SIZE = 32
-_CHUNK = 2**16
 
 
 class Abandoned(Exception):
@@ -180,7 +179,7 @@ class RequestsExecutor:
             if stop is not self._closing and stop.is_set():
                 raise Abandoned
             if wait := self.gate.reserve(time.time()):
-                stop.wait(wait)
+                stop.wait(attempts.gate_wait(wait))
                 continue
             started = True
             try:
@@ -234,7 +233,7 @@ class RequestsExecutor:
                 return connection_error(spec, exc, timeout=deadline.passed, sent=sent)
             reader = BodyReader(response.headers.get("content-encoding"))
             try:
-                for chunk in response.raw.stream(_CHUNK, decode_content=False):
+                for chunk in response.raw.stream(READ_SIZE, decode_content=False):
                     if not reader.feed(chunk):
                         break
             except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:

@@ -10,7 +10,7 @@ slow or non-JSON answers, redirects.
 from typing import TYPE_CHECKING, Any
 
 from ._faults import FAULT_KINDS
-from ._store import RecordedRequest
+from ._wire import RecordedRequest
 
 if TYPE_CHECKING:
     from ._server import FakeIntercom

@@ -1,59 +1,41 @@
 """The fake's state and Intercom's rules: contacts, events, summaries, de-duplication, paging.
 
-Pure Python (no aiohttp) so the rules read on their own. Every public method of :class:`Store`
-takes one lock, because the server thread writes while a test thread reads.
+Pure Python (no aiohttp) so the rules read on their own; what bodies and cursors look like is
+in ``_wire``. Every public method of :class:`Store` takes one lock, because the server thread
+writes while a test thread reads.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import hashlib
-import json
 import re
 import threading
-import time
 import urllib.parse
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
 import attrs
 
-METADATA_MAX_KEYS = 10
+from ._wire import (
+    METADATA_MAX_KEYS,
+    ApiError,
+    RecordedRequest,
+    checked_field,
+    decode_cursor,
+    encode_cursor,
+    is_int,
+    is_name,
+    is_user_id,
+    normalise_name,
+    summary_item,
+    valid_metadata,
+)
+
 LISTED_SECONDS = 90 * 86_400
 """Events older than this are counted in summaries but not listed, as by Intercom."""
 DEFAULT_PER_PAGE = 15
 _LIST_IDENTIFIERS = ("user_id", "email", "intercom_user_id")
 _CREATE_IDENTIFIERS = ("id", "user_id", "email")
-
-
-class ApiError(Exception):
-    """An answer Intercom gives as an ``error.list``; the server turns it into a response."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-
-
-@attrs.frozen
-class RecordedRequest:
-    """One request as the fake saw it, byte for byte where it matters (query string, body)."""
-
-    method: str
-    path: str
-    query_string: str  # raw, still percent-encoded, as on the wire
-    query: dict[str, list[str]]  # decoded (``+`` is a space, as a form decoder reads it)
-    headers: dict[str, str]  # header names as sent
-    body: bytes
-
-    def json(self) -> Any:
-        """The body decoded as JSON (raises ``ValueError`` when it is not JSON)."""
-        return json.loads(self.body)
 
 
 @attrs.frozen
@@ -72,86 +54,6 @@ class _Event:
     name: str
     created_at: int
     wire: dict[str, Any]
-
-
-def parse_json(body: bytes) -> Any:
-    """Decode a request body, refusing what Intercom refuses (also ``NaN``/``Infinity``)."""
-
-    def no_constants(name: str) -> NoReturn:
-        raise ValueError(name)
-
-    try:
-        return json.loads(body, parse_constant=no_constants)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "parameter_invalid", "Invalid JSON") from None
-
-
-def normalise_name(name: str) -> str:
-    """Intercom's view of an event name: case-insensitive, ``.`` and ``$`` read as ``-``."""
-    return name.lower().replace(".", "-").replace("$", "-")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_name(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
-
-
-def _is_user_id(value: object) -> bool:
-    return isinstance(value, str) or _is_int(value)  # Intercom takes a numeric user_id too
-
-
-def _field(body: dict[str, Any], name: str, valid: Callable[[Any], object]) -> Any:
-    """``body[name]``, or the 400 Intercom answers when it is missing (or null) or malformed."""
-    value = body.get(name)
-    if value is None:
-        raise ApiError(400, "parameter_not_found", f"{name} is required", name)
-    if not valid(value):
-        raise ApiError(400, "parameter_invalid", f"{name} is invalid", name)
-    return value
-
-
-def _valid_metadata(value: object) -> bool:
-    if isinstance(value, str) or _is_int(value) or isinstance(value, float):
-        return True
-    if isinstance(value, dict):
-        if value.keys() == {"url", "value"}:
-            return isinstance(value["url"], str) and isinstance(value["value"], str)
-        if value.keys() == {"amount", "currency"}:
-            amount = value["amount"]
-            return _is_int(amount) and amount > 0 and isinstance(value["currency"], str)
-    return False
-
-
-def _summary_item(name: str, count: int, first: int, last: int) -> dict[str, Any]:
-    iso = "%Y-%m-%dT%H:%M:%S.000+00:00"
-    first_iso, last_iso = (datetime.fromtimestamp(t, UTC).strftime(iso) for t in (first, last))
-    return {
-        "type": "event.summary",
-        "name": name,
-        "first": first_iso,
-        "last": last_iso,
-        "count": count,
-        "description": None,
-    }
-
-
-def encode_cursor(created_at: int, seq: int) -> str:
-    """An opaque ``before`` cursor naming the last event of a page."""
-    raw = f"{created_at}:{seq}".encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def decode_cursor(cursor: str) -> tuple[int, int]:
-    """The ``(created_at, seq)`` a cursor names; 400 when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_at, seq = raw.split(":")
-        return int(created_at), int(seq)
-    except (ValueError, binascii.Error):
-        raise ApiError(400, "parameter_invalid", "Invalid before cursor", "before") from None
 
 
 class Store:
@@ -211,8 +113,8 @@ class Store:
         """``POST /events``: store the event unless it is a duplicate; True when stored."""
         if not isinstance(body, dict):
             raise ApiError(400, "parameter_invalid", "Invalid JSON")
-        name = _field(body, "event_name", _is_name)
-        created_at = _field(body, "created_at", _is_int)
+        name = checked_field(body, "event_name", is_name)
+        created_at = checked_field(body, "created_at", is_int)
         if body.get("intercom_user_id") is not None:
             message = "intercom_user_id is not supported"
             raise ApiError(400, "parameter_invalid", message, "intercom_user_id")
@@ -220,11 +122,11 @@ class Store:
         if len(given) != 1:
             raise ApiError(400, "parameter_invalid", "Exactly one of id, user_id or email")
         key = given[0]
-        ident = _field(body, key, _is_user_id if key == "user_id" else _is_name)
+        ident = checked_field(body, key, is_user_id if key == "user_id" else is_name)
         wire = dict(body)
         metadata = body.get("metadata")
         if metadata is not None:
-            if not isinstance(metadata, dict) or not all(map(_valid_metadata, metadata.values())):
+            if not isinstance(metadata, dict) or not all(map(valid_metadata, metadata.values())):
                 raise ApiError(400, "parameter_invalid", "Invalid metadata", "metadata")
             wire["metadata"] = dict(list(metadata.items())[:METADATA_MAX_KEYS])
         with self._lock:
@@ -240,17 +142,17 @@ class Store:
         """``POST /events/summaries``: one summary object or a list of them for a user."""
         if not isinstance(body, dict):
             raise ApiError(400, "parameter_invalid", "Invalid JSON")
-        user_id = _field(body, "user_id", _is_user_id)
-        items = _field(body, "event_summaries", lambda v: isinstance(v, dict | list) and v)
+        user_id = checked_field(body, "user_id", is_user_id)
+        items = checked_field(body, "event_summaries", lambda v: isinstance(v, dict | list) and v)
         parsed: list[tuple[str, int, int, int]] = []
         for item in [items] if isinstance(items, dict) else items:
             if not (
                 isinstance(item, dict)
-                and _is_name(item.get("event_name"))
-                and _is_int(item.get("count"))
+                and is_name(item.get("event_name"))
+                and is_int(item.get("count"))
                 and item["count"] >= 1
-                and _is_int(item.get("first"))
-                and _is_int(item.get("last"))
+                and is_int(item.get("first"))
+                and is_int(item.get("last"))
             ):
                 message = "Invalid event summary"
                 raise ApiError(400, "parameter_invalid", message, "event_summaries")
@@ -260,7 +162,9 @@ class Store:
             for name, count, first, last in parsed:
                 self._summaries.append((contact.id, name, count, first, last))
 
-    def list_events(self, query: dict[str, list[str]], base_url: str) -> dict[str, Any]:
+    def list_events(
+        self, query: dict[str, list[str]], base_url: str, *, now: float
+    ) -> dict[str, Any]:
         """``GET /events``: a page of events (newest first) or, with ``summary=true``, a summary."""
         if query.get("type") != ["user"]:
             raise ApiError(400, "parameter_not_found", "type must be 'user'", "type")
@@ -281,7 +185,7 @@ class Store:
             if query.get("summary") == ["true"]:
                 return self._summary(contact)
             mine = [e for e in self._events if e.contact_id == contact.id]
-        oldest = time.time() - LISTED_SECONDS  # Intercom lists the last 90 days only
+        oldest = now - LISTED_SECONDS  # Intercom lists the last 90 days only
         mine = [e for e in mine if e.created_at >= oldest]
         mine.sort(key=lambda e: (e.created_at, e.seq), reverse=True)
         if before is not None:
@@ -333,5 +237,5 @@ class Store:
             "email": contact.email,
             "intercom_user_id": contact.id,
             "user_id": contact.user_id,
-            "events": [_summary_item(*row) for row in totals.values()],
+            "events": [summary_item(*row) for row in totals.values()],
         }
