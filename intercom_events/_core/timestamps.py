@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections import OrderedDict
+from collections import deque
 from typing import Protocol
 
 __all__ = ["AHEAD", "REMEMBERED", "Key", "PinTable", "Pins", "dedup_key", "fingerprint"]
@@ -52,14 +52,16 @@ class PinTable:
 
     ``_near`` holds, per key, the used seconds from the clock's second on (those behind it
     are dropped as time passes); ``_sent`` remembers the last :data:`REMEMBERED` sends with
-    their metadata, for the resend warning and for explicit seconds further ahead.
+    their metadata, for the resend warning and for explicit seconds further ahead, as hashes
+    (100,000 of them take about 20 MB).
     """
 
     def __init__(self, *, ahead: int = AHEAD, remembered: int = REMEMBERED) -> None:
         self._ahead = ahead
         self._remembered = remembered
         self._near: dict[Key, set[int]] = {}
-        self._sent: OrderedDict[tuple[Key, int], str] = OrderedDict()
+        self._sent: dict[int, int] = {}  # hash((key, second)) -> hash(metadata), first kept
+        self._order: deque[int] = deque()  # the keys of _sent, oldest first
         self._swept = -1
 
     def __len__(self) -> int:
@@ -76,33 +78,33 @@ class PinTable:
         warning = None
         if requested is None:
             pinned, limit = second, second + self._ahead
-            while pinned < limit and (pinned in near or (key, pinned) in self._sent):
+            while pinned < limit and (pinned in near or hash((key, pinned)) in self._sent):
                 pinned += 1
-            if pinned == limit and (pinned in near or (key, pinned) in self._sent):
+            if pinned == limit and (pinned in near or hash((key, pinned)) in self._sent):
                 warning = (
                     f"more than {self._ahead} {key[2]!r} events a second for {key[0]}={key[1]}: "
                     f"pinned created_at={pinned}, which Intercom may merge with another event"
                 )
         else:
             pinned = requested
-            previous = self._sent.get((key, pinned))
-            if previous is not None and previous != fingerprint:
+            previous = self._sent.get(hash((key, pinned)))
+            if previous is not None and previous != hash(fingerprint):
                 warning = (
                     f"{key[2]!r} for {key[0]}={key[1]} at created_at={pinned} was already sent "
                     "with other metadata: Intercom keeps only the first"
                 )
         if second <= pinned <= second + self._ahead:
             self._near.setdefault(key, set()).add(pinned)
-        self._remember((key, pinned), fingerprint)
+        self._remember(hash((key, pinned)), hash(fingerprint))
         return pinned, warning
 
-    def _remember(self, sent: tuple[Key, int], fingerprint: str) -> None:
+    def _remember(self, sent: int, fingerprint: int) -> None:
         if sent in self._sent:  # Intercom keeps the first: so does the memory
-            self._sent.move_to_end(sent)
-        else:
-            self._sent[sent] = fingerprint
-        while len(self._sent) > self._remembered:
-            self._sent.popitem(last=False)
+            return
+        self._sent[sent] = fingerprint
+        self._order.append(sent)
+        if len(self._order) > self._remembered:
+            del self._sent[self._order.popleft()]
 
     def _sweep(self, second: int) -> None:
         """Drop the seconds behind the clock, at most once per second."""

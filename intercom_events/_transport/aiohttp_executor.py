@@ -178,9 +178,13 @@ class AiohttpExecutor:
                 **options,
             ) as response:
                 reader = BodyReader(response.headers.get("content-encoding"))
-                async for chunk in response.content.iter_chunked(READ_SIZE):
-                    if not reader.feed(chunk):
-                        break
+                length = response.content_length
+                if length is not None and length <= READ_SIZE:  # most answers: in one read
+                    reader.feed(await response.content.read())
+                else:
+                    async for chunk in response.content.iter_chunked(READ_SIZE):
+                        if not reader.feed(chunk):
+                            break
                 headers = Headers(response.headers.items())
                 return RawResponse(response.status, headers, reader.body(), reader.problem)
         except aiohttp.ConnectionTimeoutError as exc:

@@ -53,6 +53,7 @@ class Watchdog:
         self._lock = threading.Condition()
         self._deadlines: dict[int, Deadline] = {}
         self._thread: threading.Thread | None = None
+        self._wake_at = float("inf")  # when the thread next looks (it may be stale: early)
 
     @contextmanager
     def deadline(self, seconds: float | None) -> Iterator[Deadline]:
@@ -67,7 +68,8 @@ class Watchdog:
                         target=self._run, name="intercom-events-watchdog", daemon=True
                     )
                     self._thread.start()
-                self._lock.notify()
+                if deadline.at < self._wake_at:  # else it looks in time anyway: no wake-up
+                    self._lock.notify()
         try:
             yield deadline
         finally:
@@ -91,7 +93,8 @@ class Watchdog:
                         deadline.passed = True
                         _shut_down(_IN_USE.get(ident))
                 waiting = [d.at for d in self._deadlines.values() if not d.passed]
-                self._lock.wait(min(waiting) - now if waiting else None)
+                self._wake_at = min(waiting, default=float("inf"))
+                self._lock.wait(self._wake_at - now if waiting else None)
 
 
 def _shut_down(connection: Any) -> None:
