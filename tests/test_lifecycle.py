@@ -16,6 +16,7 @@ from intercom_events import (
     APIConnectionError,
     AsyncDataEventsClient,
     ClientClosedError,
+    DataEvent,
     DataEventsClient,
     IntercomError,
 )
@@ -295,3 +296,37 @@ async def _errors(kind: str, url: str) -> list[BaseException]:
             found.append(error)
     await client.close()
     return found
+
+
+async def test_closing_under_a_bulk_send_stops_it(api_kind: str, fake: FakeIntercom) -> None:
+    fake.add_user(user_id="1")
+    fake.inject("slow", rate=1.0, delay=0.05)
+    client = make_client(api_kind, token=fake.token, base_url=fake.url)
+    source = (DataEvent("e", user_id="1", created_at=RECENT + n) for n in range(100_000))
+    if api_kind == "async":
+        sending = asyncio.create_task(client.call("send_data_events", events=source))
+        await asyncio.sleep(0.3)
+        await client.close()
+        with pytest.raises(ClientClosedError) as caught:
+            await sending
+    else:
+        outcome: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                client.client.send_data_events(source)
+            except BaseException as error:
+                outcome.append(error)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        time.sleep(0.3)
+        await client.close()
+        thread.join(timeout=10)
+        [error] = outcome
+        assert isinstance(error, ClientClosedError)
+        caught = pytest.ExceptionInfo.from_exc_info((type(error), error, None))
+    result = caught.value.bulk_result  # type: ignore[attr-defined]
+    read = next(source).created_at - RECENT
+    assert result.total == read < 1000  # it stopped reading: not 100,000 refusals
+    assert result.accepted + len(result.failed) == result.total

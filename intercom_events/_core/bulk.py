@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from ..errors import APIConnectionError, InvalidEventError
+from ..errors import APIConnectionError, ClientClosedError, InvalidEventError
 from ..models import BulkResult, DataEvent, FailedEvent
 from . import operations
 from .calls import Call
@@ -107,6 +107,9 @@ class BulkTally:
                     f"on_result also raised {type(failure).__name__}: {failure} "
                     f"(for {event.event_name!r}, reported all the same)"
                 )
+        if isinstance(error, ClientClosedError) and self._stopping is None:
+            # The client was closed under the send: every later event would fail the same way.
+            raise ClientClosedError("the client was closed during this bulk send") from error
 
     def stop(self, reason: BaseException) -> None:
         """The send stops because of ``reason``: it will carry the totals and late errors."""
