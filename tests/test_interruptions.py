@@ -42,6 +42,13 @@ def stored(fake: FakeIntercom) -> set[int]:
     return {e["created_at"] - START for e in fake.events}
 
 
+def sending(fake: FakeIntercom) -> None:
+    """Wait until a child process has started sending, however slowly it started up."""
+    deadline = time.monotonic() + 30
+    while len(fake.requests) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def audit(read: int, reported: list[tuple[int, bool]], fake: FakeIntercom) -> None:
     """Every event read is reported once; accepted ones are stored; unread ones are not."""
     counts = Counter(n for n, _ in reported)
@@ -178,7 +185,8 @@ def test_ctrl_c_at_random_moments_loses_nothing_sync() -> None:
             try:
                 assert child.stdout is not None
                 assert child.stdout.readline().strip() == "ready"
-                time.sleep(rng.uniform(0.05, 0.6))
+                sending(fake)
+                time.sleep(rng.uniform(0, 0.5))
                 child.send_signal(signal.SIGINT)
                 out, _ = child.communicate(timeout=30)
             finally:
@@ -217,7 +225,8 @@ def test_ctrl_c_during_an_import_says_exactly_where_to_resume(tmp_path: Path) ->
                 *("--no-progress", "--concurrency", "4"),
             ]
             child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-            time.sleep(rng.uniform(0.4, 1.2))
+            sending(fake)
+            time.sleep(rng.uniform(0, 0.5))
             child.send_signal(signal.SIGINT)
             _, err = child.communicate(timeout=30)
             landed = stored(fake)
