@@ -330,3 +330,31 @@ async def test_closing_under_a_bulk_send_stops_it(api_kind: str, fake: FakeInter
     read = next(source).created_at - RECENT
     assert result.total == read < 1000  # it stopped reading: not 100,000 refusals
     assert result.accepted + len(result.failed) == result.total
+
+
+def unavailable(server: HostileServer, connection: Any, request: bytes) -> None:
+    respond(connection, b"", status="503 Service Unavailable", headers={"Retry-After": "20"})
+
+
+def test_close_wakes_bulk_workers_waiting_to_retry() -> None:
+    outcome: list[Any] = []
+    events = [DataEvent("e", user_id="1", created_at=RECENT + n) for n in range(4)]
+    with HostileServer(unavailable) as server:
+        client = DataEventsClient(token="t", base_url=server.url, max_retries=5)
+
+        def run() -> None:
+            outcome.append(client.send_data_events(events, concurrency=4))
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        while len(server.requests) < 4:  # all four are now waiting 20 s to retry
+            time.sleep(0.01)
+        started = time.monotonic()
+        client.close()
+        closing = time.monotonic() - started
+        thread.join(timeout=5)
+    assert closing < 3  # not the 5 s close_timeout
+    assert not thread.is_alive()  # nor the 20 s wait
+    [result] = outcome
+    assert (result.total, result.accepted) == (4, 0)
+    assert all("the client was closed" in str(failed.error) for failed in result.failed)

@@ -38,6 +38,8 @@ __all__ = ["RequestsExecutor"]
 
 T = TypeVar("T")
 POOL_SIZE = 32
+_LOOK = 0.1
+"""Seconds between looks at the closing flag while a bulk worker waits to retry."""
 
 
 class Abandoned(Exception):
@@ -179,7 +181,7 @@ class RequestsExecutor:
             if stop is not self._closing and stop.is_set():
                 raise Abandoned
             if wait := self.gate.reserve(time.time()):
-                stop.wait(attempts.gate_wait(wait))
+                self._wait(stop, attempts.gate_wait(wait))
                 continue
             started = True
             try:
@@ -192,9 +194,16 @@ class RequestsExecutor:
                 raise closed_mid_call(call.spec)  # cut by close(), or failed as it closed
             step = attempts.step(outcome)
             if isinstance(step, Retry):
-                stop.wait(step.after)
+                self._wait(stop, step.after)
                 continue
             return step
+
+    def _wait(self, stop: threading.Event, seconds: float) -> None:
+        """Sleep ``seconds``, ending early when ``stop`` is set or the client closes."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0 and not self._closing.is_set():
+            if stop.wait(min(left, _LOOK)):
+                return
 
     def _ready_session(self) -> requests.Session:
         if self._session is None:
