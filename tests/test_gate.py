@@ -94,3 +94,21 @@ def test_a_gate_wait_never_sleeps_past_max_wait() -> None:
     attempts = Attempts(call)
     assert attempts.gate_wait(9.5) == 2.0  # asked again after 2 s
     assert attempts.gate_wait(0.5) == 0.5
+
+
+def test_a_closing_client_makes_no_retry() -> None:
+    from intercom_events import APIConnectionError
+    from intercom_events._core import operations
+    from intercom_events._core.calls import Attempts, RawResponse
+
+    from .test_core import CONFIG
+
+    call = operations.create_data_event(CONFIG, DataEvent("e", user_id="1"), now=1_700_000_000)[1]
+    attempts = Attempts(call)
+    attempts.before_attempt(closing=True)  # made before the close: its first attempt goes
+    assert attempts.step(RawResponse(503, Headers(), b""), closing=False).after >= 0
+    with pytest.raises(APIConnectionError, match="outcome is unknown"):  # tried: unknown
+        attempts.before_attempt(closing=True)
+    failed = APIConnectionError("dropped")
+    with pytest.raises(APIConnectionError, match="outcome is unknown"):  # no retry on close
+        attempts.step(failed, closing=True)

@@ -4,6 +4,7 @@ Executors drive :class:`Attempts` and the rate gate in a few lines::
 
     attempts = Attempts(call)
     while True:
+        attempts.before_attempt(closing=closed)  # a closing client retries nothing
         if wait := gate.reserve(time.time()):  # the rate-limit window is spent
             sleep(attempts.gate_wait(wait))
             continue
@@ -13,7 +14,7 @@ Executors drive :class:`Attempts` and the rate gate in a few lines::
             gate.record(None, time.time())
             raise
         gate.record(headers_of(outcome), time.time())
-        step = attempts.step(outcome)
+        step = attempts.step(outcome, closing=closed)
         if isinstance(step, Retry):
             sleep(step.after)
             continue
@@ -99,8 +100,24 @@ class Attempts(Generic[T]):
         """
         return min(wait, self.call.spec.retry_policy.max_wait)
 
-    def step(self, outcome: RawResponse | APIConnectionError) -> Retry | IntercomHttpResponse[T]:
-        """``Retry(after)`` to go again, else the final response; raises the final error."""
+    def before_attempt(self, *, closing: bool) -> None:
+        """A closing client makes no retry: a call already tried ends "outcome unknown".
+
+        Its first attempt still goes: the call was made before the close, which waits for it.
+        """
+        if closing and self.retries_taken:
+            raise closed_mid_call(self.call.spec)
+
+    def step(
+        self, outcome: RawResponse | APIConnectionError, *, closing: bool = False
+    ) -> Retry | IntercomHttpResponse[T]:
+        """``Retry(after)`` to go again, else the final response; raises the final error.
+
+        With ``closing``, a failed attempt (perhaps cut by the close) is not retried: its
+        outcome is unknown.
+        """
+        if closing and isinstance(outcome, APIConnectionError):
+            raise closed_mid_call(self.call.spec)
         spec = self.call.spec
         error = outcome if isinstance(outcome, APIConnectionError) else None
         response = outcome if isinstance(outcome, RawResponse) else None

@@ -140,21 +140,18 @@ class AiohttpExecutor:
 
     async def _attempts(self, call: Call[T]) -> IntercomHttpResponse[T]:
         attempts = Attempts(call)
-        started = False
         while True:
-            if self._closed and started:  # closed mid-call: no further attempt starts
-                raise closed_mid_call(call.spec)
+            attempts.before_attempt(closing=self._closed)
             if wait := await self.gate.reserve_async(time.time()):
                 await asyncio.sleep(attempts.gate_wait(wait))
                 continue
-            started = True
             try:
                 outcome = await self._send(call.spec)
             except BaseException:
                 self.gate.record(None, time.time())  # cancelled: free the slot, without waiting
                 raise
             await self.gate.record_async(headers_of(outcome), time.time())
-            step = attempts.step(outcome)
+            step = attempts.step(outcome, closing=self._closed)
             if isinstance(step, Retry):
                 await asyncio.sleep(step.after)
                 continue

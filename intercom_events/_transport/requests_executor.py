@@ -16,7 +16,6 @@ from .._core.calls import (
     Attempts,
     Call,
     RawResponse,
-    closed_mid_call,
     connection_error,
     headers_of,
 )
@@ -174,25 +173,20 @@ class RequestsExecutor:
 
     def _attempts(self, call: Call[T], stop: threading.Event) -> IntercomHttpResponse[T]:
         attempts = Attempts(call)
-        started = False
         while True:
-            if self._closed and started:  # closed mid-call: no further attempt starts
-                raise closed_mid_call(call.spec)
+            attempts.before_attempt(closing=self._closed)
             if stop is not self._closing and stop.is_set():
                 raise Abandoned
             if wait := self.gate.reserve(time.time()):
                 self._wait(stop, attempts.gate_wait(wait))
                 continue
-            started = True
             try:
                 outcome = self._send(call.spec)
             except BaseException:
                 self.gate.record(None, time.time())  # Ctrl-C: free the slot
                 raise
             self.gate.record(headers_of(outcome), time.time())
-            if self._closed and not isinstance(outcome, RawResponse):
-                raise closed_mid_call(call.spec)  # cut by close(), or failed as it closed
-            step = attempts.step(outcome)
+            step = attempts.step(outcome, closing=self._closed)
             if isinstance(step, Retry):
                 self._wait(stop, step.after)
                 continue
