@@ -18,6 +18,8 @@ from ._core.ratelimit import RateLimit
 from ._core.response import IntercomHttpResponse
 from ._core.retry import RetryPolicy
 from ._core.validation import flatten_metadata
+from ._tracking.outbox import MemoryOutbox
+from ._tracking.sqlite import SQLiteOutbox
 from ._version import __version__
 from .client import DataEventsClient
 from .errors import (
@@ -34,6 +36,7 @@ from .errors import (
     InternalServerError,
     InvalidEventError,
     NotFoundError,
+    OutboxFullError,
     ResponseDecodeError,
     TooManyRequestsError,
     UnauthorizedError,
@@ -50,6 +53,7 @@ from .models import (
     MonetaryAmount,
     Pages,
     RichLink,
+    TrackingStats,
 )
 from .raw import AsyncRawDataEventsClient, RawDataEventsClient
 
@@ -93,8 +97,10 @@ __all__ = [
     "IntercomHttpResponse",
     "InternalServerError",
     "InvalidEventError",
+    "MemoryOutbox",
     "MonetaryAmount",
     "NotFoundError",
+    "OutboxFullError",
     "Pages",
     "RateLimit",
     "RawDataEventsClient",
@@ -102,7 +108,9 @@ __all__ = [
     "ResponseDecodeError",
     "RetryPolicy",
     "RichLink",
+    "SQLiteOutbox",
     "TooManyRequestsError",
+    "TrackingStats",
     "UnauthorizedError",
     "UnprocessableEntityError",
     "__version__",

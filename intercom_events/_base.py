@@ -8,6 +8,7 @@ client class names its executor and raw view as class attributes; every public m
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any, Generic, Protocol, TypeVar
@@ -16,8 +17,13 @@ from ._core.config import ClientConfig, resolve_config
 from ._core.ratelimit import RateGate, RateLimit
 from ._core.retry import RetryPolicy
 from ._core.timestamps import Key, Pins, PinTable
+from ._tracking.books import Books, OnTrackError
+from ._tracking.outbox import MemoryOutbox
+from ._tracking.sqlite import SQLiteOutbox
+from ._tracking.tracker import CONCURRENCY, Sender, Tracker
 from ._transport.forks import renew_after_fork
 from ._transport.gate import LocalRateGate
+from .models import DataEvent, Metadata, Timestamp, TrackingStats
 
 __all__ = ["ClientBase", "LockedPins"]
 
@@ -57,17 +63,26 @@ class _RawView(Protocol):
     def __init__(self, config: ClientConfig, executor: Any, pins: Pins) -> None: ...
 
 
+class _SenderType(Sender, Protocol):
+    def __init__(
+        self, books: Books, executor: Any, config: ClientConfig, *, concurrency: int
+    ) -> None: ...
+
+
 ExecutorT = TypeVar("ExecutorT", bound=_Executor)
 RawT = TypeVar("RawT", bound=_RawView)
+SenderT = TypeVar("SenderT", bound=_SenderType)
 
 
-class ClientBase(Generic[SessionT, ExecutorT, RawT]):
+class ClientBase(Generic[SessionT, ExecutorT, RawT, SenderT]):
     """Resolves the settings once (the token read from the environment now, not at import)."""
 
     _executor_type: type[ExecutorT]
     """The executor this client sends its calls with."""
     _raw_type: type[RawT]
     """The class of ``with_raw_response``."""
+    _sender_type: type[SenderT]
+    """The tracking sender (threads or tasks) that drains the outbox."""
 
     def __init__(
         self,
@@ -83,7 +98,10 @@ class ClientBase(Generic[SessionT, ExecutorT, RawT]):
         session: SessionT | None = None,
         headers: Mapping[str, str] | None = None,
         allow_insecure_http: bool = False,
+        outbox: MemoryOutbox | SQLiteOutbox | str | os.PathLike[str] | None = None,
         close_timeout: float = 5.0,
+        on_track_error: OnTrackError | None = None,
+        unknown_user_retry: float = 600.0,
     ) -> None:
         self._config = resolve_config(
             token=token,
@@ -99,10 +117,61 @@ class ClientBase(Generic[SessionT, ExecutorT, RawT]):
             close_timeout=close_timeout,
             library=self._executor_type.library,
         )
+        self._tracker = Tracker(
+            self._config,
+            outbox,
+            on_track_error=on_track_error,
+            unknown_user_retry=unknown_user_retry,
+        )
         self._gate = LocalRateGate()
-        self._pins = LockedPins()
+        self._pins = self._tracker.pins(LockedPins())
         self._executor = self._executor_type(self._config, self._gate, session)
         self.with_raw_response = self._raw_type(self._config, self._executor, self._pins)
+        self._sender = self._sender_type(
+            self._tracker.books, self._executor, self._config, concurrency=CONCURRENCY
+        )
+        self._opened()
+
+    def _opened(self) -> None:
+        """The client is made (the sync client starts sending an SQLite file's events now)."""
+
+    def track(
+        self,
+        *,
+        event_name: str,
+        user_id: str | None = None,
+        id: str | None = None,
+        email: str | None = None,
+        created_at: Timestamp | None = None,
+        metadata: Metadata | None = None,
+    ) -> DataEvent:
+        """Store an event for the background sender and return it: no network I/O here.
+
+        Checked exactly as :meth:`create_data_event` checks it (bad input raises
+        :class:`InvalidEventError` and nothing is stored), with ``created_at`` pinned (now if
+        not given). The event is then in the client's outbox (``outbox=``): an SQLite outbox
+        has committed it. Raises :class:`OutboxFullError` when the outbox is full, and
+        :class:`ClientClosedError` after close. See :meth:`flush` and :attr:`tracking`.
+        """
+        event = DataEvent(
+            event_name=event_name,
+            user_id=user_id,
+            id=id,
+            email=email,
+            created_at=created_at,
+            metadata=metadata,
+        )
+        return self._tracker.track(event, self._pins, self._sender)
+
+    @property
+    def tracking(self) -> TrackingStats:
+        """This client's tracking counts (readable after close), and the outbox's pending."""
+        return self._tracker.stats()
+
+    @property
+    def outbox(self) -> MemoryOutbox | SQLiteOutbox:
+        """Where tracked events wait: ``outbox.pending()``, ``failed()``, ``requeue_failed()``."""
+        return self._tracker.outbox  # type: ignore[return-value]
 
     @property
     def base_url(self) -> str:

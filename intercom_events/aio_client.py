@@ -7,6 +7,7 @@ aiohttp is not imported here: the executor imports it when the first request is 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
@@ -17,6 +18,8 @@ from ._core.bulk import BulkTally, OnResult, check_concurrency
 from ._core.calls import Call
 from ._core.config import RequestOptions
 from ._progress import progress_bar
+from ._tracking.aio_sender import TaskSender
+from ._tracking.tracker import check_timeout
 from ._transport.aiohttp_executor import AiohttpExecutor
 from .models import (
     BulkResult,
@@ -26,6 +29,7 @@ from .models import (
     EventSummary,
     Metadata,
     Timestamp,
+    TrackingStats,
 )
 from .raw import AsyncRawDataEventsClient
 
@@ -38,7 +42,7 @@ _END: Any = object()
 
 
 class AsyncDataEventsClient(
-    ClientBase["aiohttp.ClientSession", AiohttpExecutor, AsyncRawDataEventsClient],
+    ClientBase["aiohttp.ClientSession", AiohttpExecutor, AsyncRawDataEventsClient, TaskSender],
 ):
     """A client for Intercom's Data Events API, for asyncio (on ``aiohttp``).
 
@@ -51,6 +55,7 @@ class AsyncDataEventsClient(
 
     _executor_type = AiohttpExecutor
     _raw_type = AsyncRawDataEventsClient
+    _sender_type = TaskSender
 
     async def create_data_event(
         self,
@@ -257,13 +262,36 @@ class AsyncDataEventsClient(
             return error
         return None
 
+    async def flush(self, *, timeout: float = 30.0) -> TrackingStats:
+        """Wait until the outbox has no pending events (whichever process sends them), or
+        ``timeout`` seconds; the :attr:`tracking` counts then. Events paused by a 401/403 or
+        waiting to retry a 404 are pending."""
+        await self._sender.flush(time.monotonic() + check_timeout(timeout))
+        return self.tracking
+
     async def aclose(self) -> None:
-        """Close the connections (a session you passed in stays open: it is yours)."""
-        await self._executor.aclose()
+        """Stop tracking, deliver what is tracked for up to ``close_timeout`` seconds, then
+        close the connections (a session you passed in stays open: it is yours).
+
+        Tracked events still undelivered stay in an SQLite outbox for the next client on
+        its path; in a memory outbox they are lost: counted, logged and passed to
+        ``on_track_error``.
+        """
+        if self._tracker.closed:
+            await self._executor.aclose(timeout=0)
+            return
+        self._tracker.closed = True
+        deadline = time.monotonic() + self._config.close_timeout
+        await self._sender.drain(deadline)
+        await self._executor.aclose(timeout=max(0.0, deadline - time.monotonic()))
+        self._tracker.finish()
 
     close = aclose
 
     async def __aenter__(self) -> Self:
+        if self._tracker.outbox.poll is not None:  # a file may hold a crashed run's events
+            self._sender.check()
+            self._sender.ensure()
         return self
 
     async def __aexit__(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
+import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
@@ -15,6 +18,8 @@ from ._core.calls import Call
 from ._core.config import RequestOptions
 from ._interrupts import DeferredInterrupt
 from ._progress import progress_bar
+from ._tracking.sender import ThreadSender
+from ._tracking.tracker import check_timeout
 from ._transport.requests_executor import RequestsExecutor
 from .models import (
     BulkResult,
@@ -24,6 +29,7 @@ from .models import (
     EventSummary,
     Metadata,
     Timestamp,
+    TrackingStats,
 )
 from .raw import RawDataEventsClient
 
@@ -32,13 +38,23 @@ if TYPE_CHECKING:
 
 __all__ = ["DataEventsClient"]
 
+_open: weakref.WeakSet[DataEventsClient] = weakref.WeakSet()
+"""Clients still open: closed (their tracked events flushed) at interpreter exit."""
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    for client in list(_open):
+        client.close()
+
+
 _END = object()
 _POLL = 0.05
 """Seconds between looks for a deferred Ctrl-C while waiting for requests."""
 
 
 class DataEventsClient(
-    ClientBase["requests.Session", RequestsExecutor, RawDataEventsClient],
+    ClientBase["requests.Session", RequestsExecutor, RawDataEventsClient, ThreadSender],
 ):
     """A client for Intercom's Data Events API, for scripts and threads (on ``requests``).
 
@@ -49,6 +65,12 @@ class DataEventsClient(
 
     _executor_type = RequestsExecutor
     _raw_type = RawDataEventsClient
+    _sender_type = ThreadSender
+
+    def _opened(self) -> None:
+        _open.add(self)
+        if self._tracker.outbox.poll is not None:  # a file may hold a crashed run's events
+            self._sender.ensure()
 
     def create_data_event(
         self,
@@ -247,9 +269,31 @@ class DataEventsClient(
             return error
         return None
 
+    def flush(self, *, timeout: float = 30.0) -> TrackingStats:
+        """Wait until the outbox has no pending events (whichever process sends them), or
+        ``timeout`` seconds; the :attr:`tracking` counts then. Events paused by a 401/403 or
+        waiting to retry a 404 are pending."""
+        self._sender.flush(time.monotonic() + check_timeout(timeout))
+        return self.tracking
+
     def close(self) -> None:
-        """Release the connections (a session you passed in stays open: it is yours)."""
-        self._executor.close()
+        """Stop tracking, deliver what is tracked for up to ``close_timeout`` seconds, then
+        release the connections (a session you passed in stays open: it is yours).
+
+        Tracked events still undelivered stay in an SQLite outbox for the next client on
+        its path; in a memory outbox they are lost: counted, logged and passed to
+        ``on_track_error``. Runs at interpreter exit for a client still open.
+        """
+        if self._tracker.closed:
+            self._executor.close(timeout=0)
+            return
+        self._tracker.closed = True
+        deadline = time.monotonic() + self._config.close_timeout
+        self._sender.drain(deadline)
+        self._executor.close(timeout=max(0.0, deadline - time.monotonic()))
+        self._sender.join(time.monotonic() + 1.0)
+        self._tracker.finish()
+        _open.discard(self)
 
     def __enter__(self) -> Self:
         return self

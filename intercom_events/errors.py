@@ -26,6 +26,7 @@ __all__ = [
     "InternalServerError",
     "InvalidEventError",
     "NotFoundError",
+    "OutboxFullError",
     "ResponseDecodeError",
     "TooManyRequestsError",
     "UnauthorizedError",
@@ -61,6 +62,11 @@ class InvalidEventError(IntercomError, ValueError):
 
 class ClientClosedError(IntercomError, RuntimeError):
     """The client was closed: it takes no new calls (make a new client)."""
+
+
+class OutboxFullError(IntercomError):
+    """``track()`` found the outbox holding ``max_events`` undelivered events: nothing was
+    stored (nothing is ever dropped silently). Flush, or give the outbox more room."""
 
 
 class IntercomEventWarning(UserWarning):

@@ -31,6 +31,7 @@ __all__ = [
     "MonetaryAmount",
     "Pages",
     "RichLink",
+    "TrackingStats",
     "Timestamp",
 ]
 
@@ -295,3 +296,23 @@ class BulkResult:
         from ._notebook import bulk_html
 
         return bulk_html(self)
+
+
+@attrs.frozen
+class TrackingStats:
+    """A client's tracking so far: its own counts since it was made (zero again in a forked
+    child), and ``pending``, the outbox's events not yet delivered or dead (a shared SQLite
+    file: every process's)."""
+
+    tracked: int = 0
+    """Events this client's ``track()`` stored."""
+    delivered: int = 0
+    """Events this client's sender had accepted by Intercom."""
+    dead: int = 0
+    """Events this client's sender gave up on (see ``outbox.failed()``)."""
+    pending: int = 0
+    """Events in the outbox not yet delivered or dead."""
+    retried: int = 0
+    """Attempts this client's sender will make again (transient failure, 401/403, 404)."""
+    lost: int = 0
+    """Memory-outbox events undelivered at close (each passed to ``on_track_error``)."""

@@ -23,6 +23,11 @@ from intercom_events import (
 )
 
 LIFECYCLE = {"close", "aclose"}
+PLAIN_ON_BOTH = {"iter_data_events", "track"}
+"""Plain methods on the async client too: an async iterator, and track(), which never waits
+(it is called from inside the loop, e.g. in a request handler)."""
+AWAITED_NOT_RAW = {"flush", "track"}
+"""Tracking methods: on both clients, not on the raw views."""
 
 
 def _operations(cls: type) -> dict[str, inspect.Signature]:
@@ -70,7 +75,7 @@ def test_same_operations_and_signatures(sync_cls: type, async_cls: type) -> None
         for mine, mirrored in zip(sync_variants, async_variants, strict=True):
             assert _as_async(_params(mine)) == _params(mirrored), name
             assert _returns(sync_cls, mine) == _returns(async_cls, mirrored), name
-        if name == "iter_data_events":
+        if name in PLAIN_ON_BOTH:
             assert not inspect.iscoroutinefunction(getattr(async_cls, name))
         else:
             assert inspect.iscoroutinefunction(getattr(async_cls, name)), name
@@ -79,6 +84,9 @@ def test_same_operations_and_signatures(sync_cls: type, async_cls: type) -> None
 
 @pytest.mark.parametrize(("client", "raw"), [(DataEventsClient, RawDataEventsClient)])
 def test_each_raw_operation_mirrors_the_client_one(client: type, raw: type) -> None:
+    assert set(_operations(client)) - set(_operations(raw)) == {"iter_data_events"} | (
+        AWAITED_NOT_RAW
+    ) | {"send_data_events"}
     for name in _operations(raw):
         client_variants, raw_variants = _variants(client, name), _variants(raw, name)
         assert len(client_variants) == len(raw_variants), name
@@ -135,8 +143,14 @@ def test_public_names_are_exported() -> None:
         "InvalidEventError",
         "ErrorDetail",
         "RetryPolicy",
+        "ClientClosedError",
+        "MemoryOutbox",
+        "SQLiteOutbox",
+        "OutboxFullError",
+        "TrackingStats",
     ]
     assert set(design) <= set(intercom_events.__all__)
+    assert issubclass(intercom_events.OutboxFullError, intercom_events.IntercomError)
     assert issubclass(intercom_events.APITimeoutError, intercom_events.APIConnectionError)
     assert issubclass(intercom_events.InvalidEventError, ValueError)
 

@@ -6,17 +6,31 @@ later one) for the same contact and name, to the next free second, at most :data
 seconds ahead of the clock. An explicit ``created_at`` is never changed; sending one again
 with other metadata warns, since Intercom keeps only the first.
 
-The table is state without a lock; the client that owns it holds one around :meth:`pin`.
+The rule is :func:`choose_second`, over a store of used seconds: :class:`PinTable` in
+memory (state without a lock; the client that owns it holds one around :meth:`pin`), or an
+SQLite outbox's file, shared by the processes that track into it.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["AHEAD", "REMEMBERED", "Key", "PinTable", "Pins", "dedup_key", "fingerprint"]
+__all__ = [
+    "AHEAD",
+    "REMEMBERED",
+    "Claim",
+    "Key",
+    "PinTable",
+    "Pins",
+    "choose_second",
+    "dedup_key",
+    "fingerprint",
+]
 
 AHEAD = 60
 """Seconds an automatic pin may run ahead of the clock for one contact and event name."""
@@ -47,6 +61,49 @@ class Pins(Protocol):
         ...  # pragma: no cover
 
 
+class Claim(enum.Enum):
+    """What a store says when a (key, second) is claimed."""
+
+    FREE = "free"
+    """It was unused and is now taken."""
+    SAME = "same"
+    """It was already used, with the same metadata."""
+    OTHER = "other"
+    """It was already used, with other metadata."""
+
+
+Claimer = Callable[[int], Claim]
+"""Claims one second for the key and metadata at hand."""
+
+
+def choose_second(
+    claim: Claimer, key: Key, requested: int | None, now: float, *, ahead: int = AHEAD
+) -> tuple[int, str | None]:
+    """The one pinning rule, over any store of used seconds (memory, or an SQLite file).
+
+    Automatic: the first second from now the store can claim, at most ``ahead`` seconds on
+    (past that, the limit itself, with a warning). Explicit: ``requested``, with a warning
+    when that second was already sent with other metadata.
+    """
+    if requested is not None:
+        if claim(requested) is Claim.OTHER:
+            return requested, (
+                f"{key[2]!r} for {key[0]}={key[1]} at created_at={requested} was already sent "
+                "with other metadata: Intercom keeps only the first"
+            )
+        return requested, None
+    pinned = limit = math.floor(now)
+    limit += ahead
+    while claim(pinned) is not Claim.FREE:
+        if pinned == limit:
+            return pinned, (
+                f"more than {ahead} {key[2]!r} events a second for {key[0]}={key[1]}: "
+                f"pinned created_at={pinned}, which Intercom may merge with another event"
+            )
+        pinned += 1
+    return pinned, None
+
+
 class PinTable:
     """The seconds one client has sent per (contact, event name); memory stays bounded.
 
@@ -75,32 +132,21 @@ class PinTable:
         second = math.floor(now)
         self._sweep(second)
         near = self._near.get(key, set())
-        warning = None
-        if requested is None:
-            pinned, limit = second, second + self._ahead
-            while pinned < limit and (pinned in near or hash((key, pinned)) in self._sent):
-                pinned += 1
-            if pinned == limit and (pinned in near or hash((key, pinned)) in self._sent):
-                warning = (
-                    f"more than {self._ahead} {key[2]!r} events a second for {key[0]}={key[1]}: "
-                    f"pinned created_at={pinned}, which Intercom may merge with another event"
-                )
-        else:
-            pinned = requested
-            previous = self._sent.get(hash((key, pinned)))
-            if previous is not None and previous != hash(fingerprint):
-                warning = (
-                    f"{key[2]!r} for {key[0]}={key[1]} at created_at={pinned} was already sent "
-                    "with other metadata: Intercom keeps only the first"
-                )
-        if second <= pinned <= second + self._ahead:
-            self._near.setdefault(key, set()).add(pinned)
-        self._remember(hash((key, pinned)), hash(fingerprint))
-        return pinned, warning
+        metadata = hash(fingerprint)
+
+        def claim(pinned: int) -> Claim:
+            sent = hash((key, pinned))
+            previous = self._sent.get(sent)
+            if previous is None and pinned not in near:
+                if second <= pinned <= second + self._ahead:
+                    self._near.setdefault(key, near).add(pinned)
+                self._remember(sent, metadata)
+                return Claim.FREE
+            return Claim.SAME if previous in (None, metadata) else Claim.OTHER
+
+        return choose_second(claim, key, requested, now, ahead=self._ahead)
 
     def _remember(self, sent: int, fingerprint: int) -> None:
-        if sent in self._sent:  # Intercom keeps the first: so does the memory
-            return
         self._sent[sent] = fingerprint
         self._order.append(sent)
         if len(self._order) > self._remembered:

@@ -11,6 +11,7 @@ import asyncio
 import functools
 import time
 import urllib.request
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -100,7 +101,8 @@ class AiohttpExecutor:
 
         return f"aiohttp/{version('aiohttp')}"
 
-    def _ready_session(self) -> aiohttp.ClientSession:
+    def bind(self) -> None:
+        """Bind the client to the running loop, or raise if it belongs to another."""
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
@@ -109,6 +111,9 @@ class AiohttpExecutor:
                 "this AsyncDataEventsClient belongs to the event loop it was first used in; "
                 "make one client per event loop"
             )
+
+    def _ready_session(self) -> aiohttp.ClientSession:
+        self.bind()
         if self._session is None:
             import aiohttp
 
@@ -121,15 +126,21 @@ class AiohttpExecutor:
             )
         return self._session
 
-    async def execute(self, call: Call[T]) -> IntercomHttpResponse[T]:
-        """Send ``call`` until the core says it is done; its response, or its error."""
+    async def execute(
+        self, call: Call[T], *, guard: Callable[[], None] | None = None
+    ) -> IntercomHttpResponse[T]:
+        """Send ``call`` until the core says it is done; its response, or its error.
+
+        ``guard`` runs right before each attempt goes on the wire, after any wait; what it
+        raises ends the call (the tracking sender checks its lease there).
+        """
         if self._closed:
             raise ClientClosedError("this client is closed; make a new one")
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)
         try:
-            return await self._attempts(call)
+            return await self._attempts(call, guard)
         except asyncio.CancelledError:
             if task in self._cut and task.uncancel() == 0:  # our cut, and no one else's
                 raise closed_mid_call(call.spec) from None
@@ -138,7 +149,9 @@ class AiohttpExecutor:
             self._running.discard(task)
             self._cut.discard(task)
 
-    async def _attempts(self, call: Call[T]) -> IntercomHttpResponse[T]:
+    async def _attempts(
+        self, call: Call[T], guard: Callable[[], None] | None
+    ) -> IntercomHttpResponse[T]:
         attempts = Attempts(call)
         while True:
             attempts.before_attempt(closing=self._closed)
@@ -146,6 +159,8 @@ class AiohttpExecutor:
                 await asyncio.sleep(attempts.gate_wait(wait))
                 continue
             try:
+                if guard is not None:
+                    guard()
                 outcome = await self._send(call.spec)
             except BaseException:
                 self.gate.record(None, time.time())  # cancelled: free the slot, without waiting
@@ -200,13 +215,19 @@ class AiohttpExecutor:
             self._headers = {**headers, "Authorization": f"Bearer {self._token.reveal()}"}
         return self._headers
 
-    async def aclose(self) -> None:
-        """Refuse new calls, let those under way finish for up to ``close_timeout`` seconds,
-        cut the rest (their callers get an "outcome unknown" ``APIConnectionError``), then
-        close the session if it is ours."""
+    @staticmethod
+    def preload() -> None:
+        """Import now what a request imports on first use (see ``RequestsExecutor.preload``)."""
+        import aiohttp  # noqa: F401
+        import yarl  # noqa: F401
+
+    async def aclose(self, timeout: float | None = None) -> None:
+        """Refuse new calls, let those under way finish for up to ``close_timeout`` seconds
+        (or ``timeout``), cut the rest (their callers get an "outcome unknown"
+        ``APIConnectionError``), then close the session if it is ours."""
         self._closed = True
         me = asyncio.current_task()
-        if not await self._quiet(me, self._close_timeout):
+        if not await self._quiet(me, self._close_timeout if timeout is None else timeout):
             for task in self._running - {me}:
                 self._cut.add(task)
                 task.cancel()

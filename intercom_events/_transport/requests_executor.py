@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._core.body import READ_SIZE, BodyReader
@@ -153,25 +154,33 @@ class RequestsExecutor:
         return f"requests/{requests.__version__}"
 
     def execute(
-        self, call: Call[T], *, abandon: threading.Event | None = None
+        self,
+        call: Call[T],
+        *,
+        abandon: threading.Event | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> IntercomHttpResponse[T]:
         """Send ``call`` until the core says it is done; its response, or its error.
 
         ``abandon`` is the sync stand-in for cancelling a task: once it is set, no further
         attempt starts and waits end early (an attempt already on the wire runs to its end).
+        ``guard`` runs right before each attempt goes on the wire, after any wait; what it
+        raises ends the call (the tracking sender checks its lease there).
         """
         with self._lock:
             if self._closed:
                 raise ClientClosedError("this client is closed; make a new one")
             self._running += 1
         try:
-            return self._attempts(call, abandon or self._closing)
+            return self._attempts(call, abandon or self._closing, guard)
         finally:
             with self._lock:
                 self._running -= 1
                 self._idle.notify_all()
 
-    def _attempts(self, call: Call[T], stop: threading.Event) -> IntercomHttpResponse[T]:
+    def _attempts(
+        self, call: Call[T], stop: threading.Event, guard: Callable[[], None] | None
+    ) -> IntercomHttpResponse[T]:
         attempts = Attempts(call)
         while True:
             attempts.before_attempt(closing=self._closed)
@@ -181,6 +190,8 @@ class RequestsExecutor:
                 self._wait(stop, attempts.gate_wait(wait))
                 continue
             try:
+                if guard is not None:
+                    guard()
                 outcome = self._send(call.spec)
             except BaseException:
                 self.gate.record(None, time.time())  # Ctrl-C: free the slot
@@ -258,16 +269,25 @@ class RequestsExecutor:
                 if self._session is not None:
                     _mount(self._session, size)
 
-    def close(self) -> None:
-        """Refuse new calls, let those under way finish for up to ``close_timeout`` seconds,
-        cut the rest (their callers get an "outcome unknown" ``APIConnectionError``), then
-        close the session if it is ours."""
+    @staticmethod
+    def preload() -> None:
+        """Import now what a request imports on first use: a thread that imports while the
+        process forks leaves the child a half-loaded module (see ``_tracking``)."""
+        import requests.adapters
+        import urllib3.exceptions  # noqa: F401
+
+        requests.Session().close()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Refuse new calls, let those under way finish for up to ``close_timeout`` seconds
+        (or ``timeout``), cut the rest (their callers get an "outcome unknown"
+        ``APIConnectionError``), then close the session if it is ours."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             self._closing.set()
-            deadline = time.monotonic() + self._close_timeout
+            deadline = time.monotonic() + (self._close_timeout if timeout is None else timeout)
             while self._running and (left := deadline - time.monotonic()) > 0:
                 self._idle.wait(left)
             if self._running:

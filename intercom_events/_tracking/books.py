@@ -1,0 +1,216 @@
+"""A client's books of its tracked events: counts, the pause, and what each outcome does.
+
+Both senders run the same loop: ask :meth:`Books.next` for an event (or how long to wait),
+send it once, and hand the outcome to :meth:`Books.finish`, which applies the core's verdict
+(``_core.delivery``) to the outbox. The books never wait and hold their lock only for
+bookkeeping, so the async sender may call them from the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from .._core.delivery import Fate, backoff, fate
+from .._transport.forks import renew_after_fork
+from ..errors import APIConnectionError, ClientClosedError
+from ..models import DataEvent, TrackingStats
+from .outbox import Item, LeaseLost, Outbox
+
+__all__ = ["Books", "OnTrackError"]
+
+log = logging.getLogger("intercom_events")
+
+OnTrackError = Callable[[DataEvent, Exception], Any]
+
+IDLE = 1.0
+"""The longest a sender sleeps before it looks again (the lease, a paused probe, the queue)."""
+WARN_AT = 0.8
+"""The share of ``max_events`` past which the outbox's filling is logged as a warning."""
+
+
+class Books:
+    """The tracking state of one client; shared by its sender's threads or tasks."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        *,
+        on_track_error: OnTrackError | None,
+        unknown_user_retry: float,
+        batch: int,
+    ) -> None:
+        self.outbox = outbox
+        self._on_track_error = on_track_error
+        self._unknown_user_retry = unknown_user_retry
+        self._batch = batch
+        self._fresh()
+        renew_after_fork(self)
+
+    def _fresh(self) -> None:
+        self._lock = threading.Lock()
+        self.tracked = self.delivered = self.dead = self.retried = self.lost = 0
+        self._buffer: deque[Item] = deque()  # taken from the outbox, not yet handed out
+        self._paused_until: float | None = None  # time.monotonic() of the next probe
+        self._pauses = 0
+        self._probing = False
+        self._filling = False
+        self._logged = 0.0
+
+    def _after_fork(self) -> None:
+        self._fresh()  # a child's counts start at zero
+
+    def stats(self) -> TrackingStats:
+        """This client's counts, and the outbox's pending events."""
+        return TrackingStats(
+            tracked=self.tracked,
+            delivered=self.delivered,
+            dead=self.dead,
+            pending=self.outbox.pending(),
+            retried=self.retried,
+            lost=self.lost,
+        )
+
+    def stored(self, pending: int) -> None:
+        """``track()`` stored an event; the outbox now holds ``pending``."""
+        with self._lock:
+            self.tracked += 1
+            filling = pending > WARN_AT * self.outbox.max_events
+            if filling and not self._filling:
+                log.warning(
+                    "tracking outbox %r is over %d%% full: %d of max_events=%d undelivered",
+                    self.outbox,
+                    WARN_AT * 100,
+                    pending,
+                    self.outbox.max_events,
+                )
+            self._filling = filling
+
+    def next(self, now: float) -> Item | float:
+        """An event to send now, or the seconds to wait before asking again."""
+        with self._lock:
+            if not self.outbox.holds_lease():
+                self._give_back()
+                return IDLE
+            if self._paused_until is not None:
+                left = self._paused_until - time.monotonic()
+                if self._probing or left > 0:
+                    return min(IDLE, max(left, 0.05))
+                self._probing = True  # one event goes, to learn whether the pause is over
+                probe = self.outbox.take(now, 1)
+                if probe:
+                    return probe[0]
+                self._probing = False
+                return self.outbox.poll or IDLE
+            if not self._buffer:
+                self._buffer.extend(self.outbox.take(now, self._batch))
+            if self._buffer:
+                return self._buffer.popleft()
+            due = self.outbox.next_due()
+            wait = IDLE if due is None else max(due - now, 0.001)
+            return min(wait, self.outbox.poll or IDLE)
+
+    def guard(self) -> None:
+        """Raises :class:`LeaseLost` unless this process may send now (before each request)."""
+        if not self.outbox.holds_lease():
+            raise LeaseLost
+
+    def finish(self, item: Item, error: Exception | None, *, stopping: bool) -> None:
+        """``item``'s attempt ended with ``error`` (None: accepted): apply the verdict."""
+        now = time.time()
+        cut = isinstance(error, LeaseLost | ClientClosedError) or (
+            stopping and isinstance(error, APIConnectionError)
+        )
+        verdict = fate(
+            None if cut else error,
+            attempts=item.attempts + 1,
+            unknown_since=item.unknown_since,
+            now=now,
+            unknown_user_retry=self._unknown_user_retry,
+        )
+        with self._lock:
+            if cut:
+                self.outbox.release([item])
+                if self._probing:
+                    self._probing = False
+                return
+            self._resume_or_pause(verdict.fate)
+            if verdict.fate is Fate.DELIVERED:
+                self.outbox.done(item)
+                self.delivered += 1
+            elif verdict.fate is Fate.PAUSE:
+                self.outbox.release([item])
+                self.retried += 1
+            elif verdict.fate is Fate.RETRY:
+                self.outbox.later(
+                    Item(item.id, item.event, item.attempts + 1, verdict.unknown_since),
+                    now + verdict.after,
+                )
+                self.retried += 1
+            else:
+                self.outbox.dead(item, error)  # type: ignore[arg-type]
+                self.dead += 1
+            self._log_progress()
+        if verdict.fate is Fate.DEAD:
+            assert error is not None
+            self.report(item.event, error)
+
+    def _resume_or_pause(self, outcome: Fate) -> None:
+        if outcome is Fate.PAUSE:
+            if self._paused_until is None:
+                log.error(
+                    "tracking paused: Intercom refused the token (401/403); events stay "
+                    "pending and sending is retried with backoff up to 60 s"
+                )
+                self._give_back()
+            elif not self._probing:
+                return  # an attempt already in flight when the pause began
+            self._pauses += 1
+            self._paused_until = time.monotonic() + backoff(self._pauses)
+            self._probing = False
+        elif self._paused_until is not None and (self._probing or outcome is Fate.DELIVERED):
+            log.info("tracking resumed: Intercom accepts the token again")
+            self._paused_until, self._pauses, self._probing = None, 0, False
+
+    def _give_back(self) -> None:
+        if self._buffer:
+            self.outbox.release(self._buffer)
+            self._buffer.clear()
+
+    def give_back(self) -> None:
+        """The sender stops: events taken but not handed out go back to the outbox."""
+        with self._lock:
+            self._give_back()
+
+    def _log_progress(self) -> None:
+        if log.isEnabledFor(logging.DEBUG) and (now := time.monotonic()) - self._logged >= 1.0:
+            self._logged = now
+            log.debug(
+                "tracking: delivered=%d retried=%d dead=%d pending=%d",
+                self.delivered,
+                self.retried,
+                self.dead,
+                self.outbox.pending(),
+            )
+
+    def report(self, event: DataEvent, error: Exception) -> None:
+        """Tell ``on_track_error`` of a dead letter or a lost event; its errors are logged."""
+        if self._on_track_error is None:
+            return
+        try:
+            self._on_track_error(event, error)
+        except Exception:
+            log.exception("on_track_error raised for %r; the event is kept as reported", event)
+
+    def lose(self, events: list[DataEvent], error: Exception) -> None:
+        """Memory events undelivered at close: counted, logged and reported, one by one."""
+        if not events:
+            return
+        self.lost += len(events)
+        log.error("tracking: %d tracked events were not delivered before close: lost", len(events))
+        for event in events:
+            self.report(event, error)
