@@ -113,12 +113,20 @@ def test_the_leaves_import_almost_nothing(module: str, allowed: set[str]) -> Non
 
 
 @pytest.mark.parametrize(
-    "module", [m for m in MODULES if m.startswith("intercom_events._transport")]
+    "module",
+    [m for m in MODULES if m.startswith(("intercom_events._transport", "intercom_events._tracking"))],
 )
-def test_executors_import_no_client_cli_or_fake(module: str) -> None:
+def test_executors_and_tracking_import_no_client_cli_or_fake(module: str) -> None:
     above = ("client", "aio_client", "raw", "_base", "cli", "testing", "_notebook")
     for name in _ours(module):
         assert not name.startswith(tuple(f"intercom_events.{a}" for a in above)), name
+
+
+@pytest.mark.parametrize(
+    "module", [m for m in MODULES if m.startswith("intercom_events._transport")]
+)
+def test_executors_do_not_know_tracking(module: str) -> None:
+    assert not any(name.startswith("intercom_events._tracking") for name in _ours(module))
 
 
 @pytest.mark.parametrize("module", [m for m in MODULES if MODULES[m].name == "__init__.py"])

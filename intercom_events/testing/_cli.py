@@ -22,7 +22,9 @@ async def _serve(args: argparse.Namespace) -> None:
     if args.rate_limit is not None and args.rate_limit < 1:
         raise ValueError("--rate-limit must be >= 1")
     token = getattr(args, "token", None) or DEFAULT_TOKEN
-    fake = FakeIntercom(token=token, rate_limit=args.rate_limit, seed=args.seed, port=args.port)
+    fake = FakeIntercom(
+        token=token, rate_limit=args.rate_limit, seed=args.seed, port=args.port, window=args.window
+    )
     users = [fake.add_user(user_id=user_id) for user_id in args.user]
     users += [fake.add_user(email=email) for email in args.email]
     for spec in args.fault:

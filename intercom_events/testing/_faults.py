@@ -18,6 +18,9 @@ FAULT_KINDS: tuple[str, ...] = (
     "500",
     "502",
     "503",
+    "401",
+    "403",
+    "422",
     "429",
     "429_retry_after",
     "drop_before",
@@ -38,6 +41,9 @@ _ERRORS = {
     "500": (500, "server_error", "Internal Server Error"),
     "502": (502, "server_error", "Bad Gateway"),
     "503": (503, "service_unavailable", "Service Unavailable"),
+    "401": (401, "unauthorized", "Access Token Invalid"),
+    "403": (403, "forbidden", "The token may not write data events"),
+    "422": (422, "parameter_invalid", "The event was refused"),
 }
 
 
@@ -151,10 +157,13 @@ class FaultPlan:
 
 
 class RateLimiter:
-    """N requests per 10-second window, windows aligned to ``floor(now / 10)`` like Intercom's."""
+    """N requests per window (10 s, as Intercom's), windows aligned to ``floor(now / window)``."""
 
-    def __init__(self, limit: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, limit: int, clock: Callable[[], float], window: int = WINDOW_SECONDS
+    ) -> None:
         self.limit = limit
+        self.window = window
         self._clock = clock
         self._window: int | None = None
         self._count = 0
@@ -163,7 +172,7 @@ class RateLimiter:
     def hit(self) -> tuple[bool, dict[str, str]]:
         """Count one request; return whether it is allowed and the ``X-RateLimit-*`` headers."""
         with self._lock:
-            window = math.floor(self._clock() / WINDOW_SECONDS)
+            window = math.floor(self._clock() / self.window)
             if window != self._window:
                 self._window, self._count = window, 0
             self._count += 1
@@ -171,6 +180,6 @@ class RateLimiter:
             headers = {
                 "X-RateLimit-Limit": str(self.limit),
                 "X-RateLimit-Remaining": str(max(0, self.limit - self._count)),
-                "X-RateLimit-Reset": str((window + 1) * WINDOW_SECONDS),
+                "X-RateLimit-Reset": str((window + 1) * self.window),
             }
             return allowed, headers

@@ -74,7 +74,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         help=f"the bearer token to accept (default: {DEFAULT_TOKEN})",
     )
     parser.add_argument(
-        "--rate-limit", type=int, default=None, help="requests allowed per 10-second window"
+        "--rate-limit", type=int, default=None, help="requests allowed per rate-limit window"
+    )
+    parser.add_argument(
+        "--window", type=int, default=10, help="seconds in a rate-limit window (default: 10)"
     )
     parser.add_argument(
         "--fault",

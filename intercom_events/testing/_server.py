@@ -18,7 +18,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from ._faults import DEFAULT_SLOW_DELAY, FaultPlan, RateLimiter
+from ._faults import DEFAULT_SLOW_DELAY, WINDOW_SECONDS, FaultPlan, RateLimiter
 from ._http import Handler
 from ._store import Store
 from ._wire import RecordedRequest
@@ -43,14 +43,17 @@ class FakeIntercom:
         seed: int = 0,
         port: int = 0,
         clock: Callable[[], float] = time.time,
+        window: int = WINDOW_SECONDS,
     ) -> None:
         if rate_limit is not None and rate_limit < 1:
             raise ValueError("rate_limit must be >= 1 or None")
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise ValueError("window must be a whole number of seconds >= 1")
         self._token = token
         self._port = port
         self._store = Store(seed)
         self._faults = FaultPlan(seed)
-        limiter = RateLimiter(rate_limit, clock) if rate_limit is not None else None
+        limiter = RateLimiter(rate_limit, clock, window) if rate_limit is not None else None
         self._http = Handler(
             token=token, store=self._store, faults=self._faults, limiter=limiter, clock=clock
         )
