@@ -114,7 +114,7 @@ def test_the_leaves_import_almost_nothing(module: str, allowed: set[str]) -> Non
 
 @pytest.mark.parametrize(
     "module",
-    [m for m in MODULES if m.startswith(("intercom_events._transport", "intercom_events._tracking"))],
+    [m for m in MODULES if m.startswith(("intercom_events._transport", "intercom_events._track"))],
 )
 def test_executors_and_tracking_import_no_client_cli_or_fake(module: str) -> None:
     above = ("client", "aio_client", "raw", "_base", "cli", "testing", "_notebook")
