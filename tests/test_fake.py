@@ -485,7 +485,8 @@ def test_invalid_summaries_are_refused(
 
 def test_fault_kinds_are_exported() -> None:
     assert set(FAULT_KINDS) == {
-        "500", "502", "503", "429", "429_retry_after", "drop_before", "drop_after",
+        "500", "502", "503", "401", "403", "422", "429", "429_retry_after", "drop_before",
+        "drop_after",
         "slow", "non_json", "html_502", "redirect",
     }  # fmt: skip
 
@@ -496,6 +497,9 @@ def test_fault_kinds_are_exported() -> None:
         ("500", 500, "server_error"),
         ("502", 502, "server_error"),
         ("503", 503, "service_unavailable"),
+        ("401", 401, "unauthorized"),
+        ("403", 403, "forbidden"),
+        ("422", 422, "parameter_invalid"),
     ],
 )
 def test_server_error_faults(
