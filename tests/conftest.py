@@ -61,6 +61,9 @@ class SyncApi:
     async def collect(self, **kwargs: Any) -> list[DataEvent]:
         return list(self.client.iter_data_events(**kwargs))
 
+    def track(self, **kwargs: Any) -> DataEvent:
+        return self.client.track(**kwargs)
+
     async def close(self) -> None:
         self.client.close()
 
@@ -81,6 +84,9 @@ class AsyncApi:
 
     async def collect(self, **kwargs: Any) -> list[DataEvent]:
         return [event async for event in self.client.iter_data_events(**kwargs)]
+
+    def track(self, **kwargs: Any) -> DataEvent:
+        return self.client.track(**kwargs)  # a plain method on the async client too
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -77,6 +77,7 @@ class TaskSender:
 
     def _orphaned(self) -> None:
         self._stopping = True
+        self._tasks = set()  # they end with their loop
         log.error(
             "the event loop ended while an AsyncDataEventsClient was tracking; close it "
             "(async with, or await aclose()) to deliver its events before the loop ends"

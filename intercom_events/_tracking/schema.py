@@ -64,19 +64,22 @@ def connect(path: str, durable: str, *, checkpoints: bool) -> sqlite3.Connection
     its own thread, so a ``track()`` in an event loop never pays for a checkpoint.
     """
     connection = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute(f"PRAGMA synchronous={SYNCHRONOUS[durable]}")
-    if not checkpoints:
-        connection.execute("PRAGMA wal_autocheckpoint=0")
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version > VERSION:
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={SYNCHRONOUS[durable]}")
+        if not checkpoints:
+            connection.execute("PRAGMA wal_autocheckpoint=0")
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > VERSION:
+            raise IntercomError(
+                f"{path} is an outbox of a newer intercom-events (format {version}); upgrade to open it"
+            )
+        if version < VERSION:
+            connection.executescript(SCHEMA)  # every statement is IF NOT EXISTS: safe to race
+            connection.execute(f"PRAGMA user_version={VERSION}")
+    except BaseException:
         connection.close()
-        raise IntercomError(
-            f"{path} is an outbox of a newer intercom-events (format {version}); upgrade to open it"
-        )
-    if version < VERSION:
-        connection.executescript(SCHEMA)  # every statement is IF NOT EXISTS: safe to race
-        connection.execute(f"PRAGMA user_version={VERSION}")
+        raise
     return connection
 
 

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from .._core.checks import bounded_int
 from .._core.converter import converter
@@ -58,7 +58,10 @@ class SQLiteOutbox:
         self.shared_pins: Pins | None = self._pins
         self._inherited: list[Any] = []  # a forked child's copies of the parent's connections
         self._fresh()
-        self._connection()  # open now: a bad path fails at construction, not at track()
+        try:  # a bad path fails now, not at the first track()
+            connect(self.path, durable, checkpoints=False).close()
+        except sqlite3.Error as exc:
+            raise InvalidEventError("outbox", f"cannot open {self.path!r}: {exc}") from exc
         renew_after_fork(self)
 
     def _fresh(self) -> None:
@@ -86,6 +89,18 @@ class SQLiteOutbox:
     def _run(self, work: Callable[[Any], T]) -> T:
         with self._lock:
             return work(self._connection())
+
+    def _look(self, work: Callable[[Any], T]) -> T:
+        """``work`` on the open connection, or on one of its own (an outbox only inspected,
+        or read after its client closed, keeps no connection open)."""
+        with self._lock:
+            if self._open is not None:
+                return work(self._open)
+        connection = connect(self.path, self.durable, checkpoints=False)
+        try:
+            return work(connection)
+        finally:
+            connection.close()
 
     def _in_transaction(self, work: Callable[[Any], T]) -> T:
         """``work`` in a write transaction: the one under way (in ``add``), or its own."""
@@ -179,11 +194,11 @@ class SQLiteOutbox:
 
     def pending(self) -> int:
         """Events in the file not yet delivered or dead (every process's)."""
-        return int(self._run(lambda c: c.execute("SELECT n FROM counts").fetchone()[0]))
+        return int(self._look(lambda c: c.execute("SELECT n FROM counts").fetchone()[0]))
 
     def failed(self) -> list[FailedEvent]:
         """The dead letters, oldest first, each with an error rebuilt from what was stored."""
-        rows = self._run(
+        rows = self._look(
             lambda c: c.execute(
                 "SELECT body, status, error FROM events WHERE state = 1 ORDER BY id"
             ).fetchall()
@@ -215,7 +230,7 @@ class SQLiteOutbox:
 
     def holder(self) -> tuple[lease.Holder, float] | None:
         """Who holds the lease, and until when (Unix seconds), or None."""
-        return self._run(lease.holder)
+        return self._look(lease.holder)
 
     def start_sending(self) -> None:
         """Seek the lease now, then keep seeking or renewing it from a keeper thread."""
@@ -259,10 +274,21 @@ class SQLiteOutbox:
             self._stop = threading.Event()
         with self._lock:
             self._taken.clear()
+        self.close()
+        return []
+
+    def close(self) -> None:
+        """Close the connection (a later call opens it again)."""
+        with self._lock:
             if self._open is not None:
                 self._open.close()
                 self._open = None
-        return []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _error(status: int | None, detail: bytes) -> IntercomError:

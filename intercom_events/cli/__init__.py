@@ -1,7 +1,8 @@
 """The ``intercom-events`` command line (also ``python -m intercom_events``).
 
 One module a command family: ``_events`` (``send``, ``list``, ``summaries``), ``_import``
-(``import``; the file formats in ``_importer``), ``_demo`` and ``_fake``. ``_parser`` builds
+(``import``; the file formats in ``_importer``), ``_outbox`` (``outbox``: an SQLite tracking
+outbox's status, dead letters and drain), ``_demo`` and ``_fake``. ``_parser`` builds
 the parser from them, ``_main`` runs a command and maps errors to exit codes, ``_output``
 writes lines and tables.
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import attrs
@@ -17,7 +16,7 @@ from .._core.converter import converter
 from ..client import DataEventsClient
 from ..models import DataEvent, EventSummary, Metadata
 from ._importer import scalar
-from ._output import emit, table, who
+from ._output import emit, iso, table, who
 from ._parser import time_flag
 
 __all__ = ["add_commands", "parse_meta", "run_command"]
@@ -90,9 +89,7 @@ def run_command(args: argparse.Namespace, client: DataEventsClient, out: TextIO)
         }
         if args.summary:
             summary = client.list_data_events(**who, summary=True)
-            rows = [
-                (i.name or "", str(i.count), _iso(i.first), _iso(i.last)) for i in summary.events
-            ]
+            rows = [(i.name or "", str(i.count), iso(i.first), iso(i.last)) for i in summary.events]
             emit(
                 args.json,
                 out,
@@ -101,7 +98,7 @@ def run_command(args: argparse.Namespace, client: DataEventsClient, out: TextIO)
             )
         else:
             page = client.list_data_events(**who, per_page=args.per_page)
-            lines = [(e.event_name, _iso(e.created_at), _meta(e)) for e in page.events]
+            lines = [(e.event_name, iso(e.created_at), _meta(e)) for e in page.events]
             emit(
                 args.json,
                 out,
@@ -130,15 +127,9 @@ def _event_json(event: DataEvent) -> dict[str, Any]:
 
 
 def _describe(event: DataEvent) -> str:
-    when = f"{_iso(event.created_at)} (created_at {event.created_at})"
+    when = f"{iso(event.created_at)} (created_at {event.created_at})"
     return f"{event.event_name} for {who(event)} at {when}"
 
 
 def _meta(event: DataEvent) -> str:
     return json.dumps(_event_json(event).get("metadata", {}))
-
-
-def _iso(value: object) -> str:
-    if isinstance(value, int):
-        return datetime.fromtimestamp(value, UTC).isoformat()
-    return value.isoformat() if isinstance(value, datetime) else ""

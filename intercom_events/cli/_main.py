@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 
 from ..errors import APIConnectionError, APIStatusError, IntercomError, InvalidEventError
-from . import _demo, _events, _fake, _import
+from . import _demo, _events, _fake, _import, _outbox
 from ._output import warning_line
 from ._parser import add_global_options, new_parser
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     _fake.add_commands(commands)
     _events.add_commands(commands)
     _import.add_commands(commands)
+    _outbox.add_commands(commands)
     for name, sub in commands.choices.items():
         if name != "fake":  # the fake takes only its own options (and --token)
             add_global_options(sub, top=False)
@@ -66,7 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from ..client import DataEventsClient
 
-    with DataEventsClient(args.token, region=args.region, base_url=args.base_url) as client:
+    connect = functools.partial(
+        DataEventsClient, args.token, region=args.region, base_url=args.base_url
+    )
+    if args.command == "outbox":  # a client only for ``drain``: the others need no token
+        return _outbox.run_outbox(args, connect, sys.stdout)
+    with connect() as client:
         if args.command == "import":
             return _import.run_import(args, client, sys.stdout)
         return _events.run_command(args, client, sys.stdout)

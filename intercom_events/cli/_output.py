@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TextIO
 
 from .._core.validation import identifier
 from ..models import DataEvent
 
-__all__ = ["describe", "emit", "stderr", "table", "warning_line", "who"]
+__all__ = ["describe", "emit", "iso", "stderr", "table", "warning_line", "who"]
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -35,6 +36,13 @@ def who(event: DataEvent) -> str:
     """``user_id=42``: the identifier an event is sent for."""
     found = identifier(event)
     return f"{found[0]}={found[1]}" if found else "nobody"
+
+
+def iso(value: object) -> str:
+    """A time for a table: Unix seconds or a datetime as ISO 8601 ("" for anything else)."""
+    if isinstance(value, int):
+        return datetime.fromtimestamp(value, UTC).isoformat()
+    return value.isoformat() if isinstance(value, datetime) else ""
 
 
 def describe(error: BaseException) -> str:

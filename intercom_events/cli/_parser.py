@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from .._core.checks import bounded_int
+from .._core.checks import bounded_int, number
 from .._core.validation import parse_time
 from .._version import __version__
 from ..errors import InvalidEventError
 
-__all__ = ["add_global_options", "count_flag", "new_parser", "time_flag"]
+__all__ = ["add_global_options", "count_flag", "new_parser", "seconds_flag", "time_flag"]
 
 T = TypeVar("T")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -78,5 +78,18 @@ def count_flag(field: str) -> Callable[[str], int]:
     def rule(text: str) -> int:
         value: object = int(text) if _INTEGER.fullmatch(text.strip()) else text
         return bounded_int(field, value, minimum=1)
+
+    return _flag(rule)
+
+
+def seconds_flag(field: str) -> Callable[[str], float]:
+    """A flag holding a finite number of seconds >= 0, such as ``--timeout``."""
+
+    def rule(text: str) -> float:
+        try:
+            value: object = float(text)
+        except ValueError:
+            value = text
+        return number(field, value)
 
     return _flag(rule)
