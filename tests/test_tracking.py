@@ -193,7 +193,8 @@ async def test_404_past_unknown_user_retry_is_a_dead_letter(
     stats = await client.call("flush", timeout=20)
     assert (stats.dead, stats.pending, stats.delivered) == (1, 0, 0)
     [(heard_event, error)] = heard
-    assert heard_event.event_name == "signup" and isinstance(error, NotFoundError)
+    assert heard_event.event_name == "signup"
+    assert isinstance(error, NotFoundError)
     [failed] = client.client.outbox.failed()
     assert failed.event.created_at == event.created_at
     assert isinstance(failed.error, NotFoundError)
@@ -216,7 +217,8 @@ async def test_422_is_a_dead_letter_at_once_and_can_be_requeued(
     client.track(event_name="refused", user_id="u1")
     stats = await client.call("flush", timeout=20)
     assert (stats.dead, stats.retried, stats.pending) == (1, 0, 0)
-    assert len(heard) == 1 and isinstance(heard[0], UnprocessableEntityError)
+    assert len(heard) == 1
+    assert isinstance(heard[0], UnprocessableEntityError)
     assert client.client.outbox.requeue_failed() == 1
     assert client.client.outbox.failed() == []
     await client.call("flush", timeout=20)
@@ -239,7 +241,8 @@ async def test_dead_letters_read_back_from_the_file_carry_status_and_message(
     assert isinstance(failed.error, UnprocessableEntityError)
     assert failed.error.status_code == 422
     assert "The event was refused" in str(failed.error)
-    assert failed.event.event_name == "refused" and failed.event.metadata == {"plan": "pro"}
+    assert failed.event.event_name == "refused"
+    assert failed.event.metadata == {"plan": "pro"}
 
 
 async def test_an_on_track_error_that_raises_is_logged_not_lost(
@@ -256,7 +259,8 @@ async def test_an_on_track_error_that_raises_is_logged_not_lost(
     client.track(event_name="fine", user_id="u1")
     stats = await client.call("flush", timeout=20)
     assert (stats.dead, stats.delivered) == (1, 1)
-    assert "on_track_error raised" in caplog.text and "handler bug" in caplog.text
+    assert "on_track_error raised" in caplog.text
+    assert "handler bug" in caplog.text
     await client.close()
 
 
@@ -372,7 +376,8 @@ async def test_one_sender_per_file_and_the_lease_passes_on_close(
     await holder.close()
     other.track(event_name="c", user_id="u1")
     stats = await other.call("flush", timeout=20)
-    assert stats.pending == 0 and other.client.outbox.holds_lease()
+    assert stats.pending == 0
+    assert other.client.outbox.holds_lease()
     assert names(fake) == ["a", "b", "c"]
     await other.close()
 
@@ -439,4 +444,5 @@ def test_a_port_nobody_listens_on_is_just_a_transient_failure(tmp_path: Path) ->
     with DataEventsClient(token="t", base_url=f"http://127.0.0.1:{port}", outbox=path) as client:
         client.track(event_name="x", user_id="u1", created_at=RECENT)
         stats = client.flush(timeout=1.0)
-        assert (stats.pending, stats.dead) == (1, 0) and stats.retried >= 1
+        assert (stats.pending, stats.dead) == (1, 0)
+        assert stats.retried >= 1

@@ -72,7 +72,8 @@ def connect(path: str, durable: str, *, checkpoints: bool) -> sqlite3.Connection
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version > VERSION:
             raise IntercomError(
-                f"{path} is an outbox of a newer intercom-events (format {version}); upgrade to open it"
+                f"{path} is an outbox of a newer intercom-events (format {version}); "
+                "upgrade to open it"
             )
         if version < VERSION:
             connection.executescript(SCHEMA)  # every statement is IF NOT EXISTS: safe to race
