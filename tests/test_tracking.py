@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -446,3 +448,55 @@ def test_a_port_nobody_listens_on_is_just_a_transient_failure(tmp_path: Path) ->
         stats = client.flush(timeout=1.0)
         assert (stats.pending, stats.dead) == (1, 0)
         assert stats.retried >= 1
+
+
+SPY = """
+import asyncio, sys, threading
+import intercom_events
+from intercom_events.testing import FakeIntercom
+
+seen = []
+
+
+class Spy:
+    def find_spec(self, name, path=None, target=None):
+        task = None
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            pass
+        where = task.get_name() if task else threading.current_thread().name
+        if where.startswith("intercom-events"):
+            seen.append(name)
+        return None
+
+
+async def tracked_async(fake):
+    async with intercom_events.AsyncDataEventsClient(token=fake.token, base_url=fake.url) as c:
+        for i in range(20):
+            c.track(event_name=f"e{i}", user_id="u1")
+        assert (await c.flush(timeout=20)).delivered == 20
+
+
+with FakeIntercom() as fake:
+    fake.add_user(user_id="u1")
+    sys.meta_path.insert(0, Spy())
+    if sys.argv[1] == "sync":
+        with intercom_events.DataEventsClient(token=fake.token, base_url=fake.url) as c:
+            for i in range(20):
+                c.track(event_name=f"e{i}", user_id="u1")
+            assert c.flush(timeout=20).delivered == 20
+    else:
+        asyncio.run(tracked_async(fake))
+print("imported by the sender:", seen)
+"""
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_the_sender_imports_nothing_itself(kind: str) -> None:
+    """A fork while a sender thread imports would leave the child a half-loaded module."""
+    done = subprocess.run(
+        [sys.executable, "-c", SPY, kind], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "imported by the sender: []" in done.stdout

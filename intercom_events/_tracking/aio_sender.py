@@ -18,7 +18,7 @@ from .._transport.forks import renew_after_fork
 from ..errors import ClientClosedError
 from .books import Books
 from .outbox import Item
-from .sender import ONCE
+from .sender import ONCE, preload
 
 if TYPE_CHECKING:
     from .._transport.aiohttp_executor import AiohttpExecutor
@@ -54,7 +54,7 @@ class TaskSender:
         """Start the tasks in the running loop, unless they run."""
         if self._tasks or self._stopping:
             return
-        self._executor.preload()
+        preload(self._executor, self._config)
         self._books.outbox.start_sending()
         self._wake = asyncio.Event()
         for number in range(self._concurrency):

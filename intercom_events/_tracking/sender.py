@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .._core import operations
 from .._core.config import ClientConfig, RequestOptions
@@ -23,12 +23,22 @@ from .outbox import Item
 if TYPE_CHECKING:
     from .._transport.requests_executor import RequestsExecutor
 
-__all__ = ["ONCE", "ThreadSender"]
+__all__ = ["ONCE", "ThreadSender", "preload"]
 
 _LOOK = 0.02
 """Seconds between looks at the outbox while flushing."""
 ONCE = RequestOptions(max_retries=0)
 """A tracked event goes once per attempt: retries are the outbox's, with their own backoff."""
+
+
+class _Preloading(Protocol):
+    def preload(self) -> None: ...
+
+
+def preload(executor: _Preloading, config: ClientConfig) -> None:
+    """Import what sending imports on first use, before a sender starts (see above)."""
+    executor.preload()
+    config.json_headers  # noqa: B018 - made now: its User-Agent reads package metadata
 
 
 class ThreadSender:
@@ -62,7 +72,7 @@ class ThreadSender:
             if self._pid == os.getpid() or self._stop.is_set():
                 return
             self._pid = os.getpid()
-            self._executor.preload()
+            preload(self._executor, self._config)
             self._executor.grow_pool(self._concurrency)
             self._books.outbox.start_sending()
             for number in range(self._concurrency):
