@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import threading
 import time
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
@@ -38,16 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DataEventsClient"]
 
-_open: weakref.WeakSet[DataEventsClient] = weakref.WeakSet()
-"""Clients still open: closed (their tracked events flushed) at interpreter exit."""
-
-
-@atexit.register
-def _close_at_exit() -> None:
-    for client in list(_open):
-        client.close()
-
-
 _END = object()
 _POLL = 0.05
 """Seconds between looks for a deferred Ctrl-C while waiting for requests."""
@@ -68,7 +56,7 @@ class DataEventsClient(
     _sender_type = ThreadSender
 
     def _opened(self) -> None:
-        _open.add(self)
+        self._sender.at_exit = self.close  # a client whose sender runs is closed at exit
         if self._tracker.outbox.poll is not None:  # a file may hold a crashed run's events
             self._sender.ensure()
 
@@ -293,7 +281,6 @@ class DataEventsClient(
         self._executor.close(timeout=max(0.0, deadline - time.monotonic()))
         self._sender.join(time.monotonic() + 1.0)
         self._tracker.finish()
-        _open.discard(self)
 
     def __enter__(self) -> Self:
         return self

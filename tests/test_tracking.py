@@ -7,7 +7,9 @@ outboxes; all HTTP goes to the fake Intercom (or a silent server of the tests' o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -23,6 +25,7 @@ from intercom_events import (
     ClientClosedError,
     DataEvent,
     DataEventsClient,
+    IntercomError,
     InvalidEventError,
     MemoryOutbox,
     NotFoundError,
@@ -500,3 +503,31 @@ def test_the_sender_imports_nothing_itself(kind: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "imported by the sender: []" in done.stdout
+
+
+def test_another_programs_sqlite_file_is_left_alone(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "app.db"
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("CREATE TABLE users (name TEXT)")
+        connection.commit()
+    with pytest.raises(IntercomError, match="another program"):
+        SQLiteOutbox(path)
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    assert tables == {"users"}
+
+
+def test_the_lease_names_a_live_holder_only(fake: FakeIntercom, tmp_path: Path) -> None:
+    path = tmp_path / "outbox.sqlite3"
+    with DataEventsClient(token=fake.token, base_url=fake.url, outbox=path) as client:
+        with SQLiteOutbox(path) as outbox:
+            found = outbox.holder()
+            assert found is not None
+            holder, expires = found
+            assert holder.pid == os.getpid()
+            assert time.time() < expires <= time.time() + 10
+        assert client.outbox.holds_lease()
+    with SQLiteOutbox(path) as outbox:
+        assert outbox.holder() is None  # given up at close

@@ -92,6 +92,9 @@ def let_go(connection: sqlite3.Connection, token: str) -> None:
 
 
 def holder(connection: sqlite3.Connection) -> tuple[Holder, float] | None:
-    """Who holds the lease and until when (Unix seconds), or None."""
+    """Who holds the lease and until when (Unix seconds), or None: none was taken, or its
+    holder is a process of this host that no longer runs (the next sender replaces it)."""
     row = connection.execute("SELECT host, pid, started, expires FROM lease").fetchone()
-    return None if row is None else (Holder(*row[:3]), row[3])
+    if row is None or not alive(found := Holder(*row[:3])):
+        return None
+    return found, row[3]

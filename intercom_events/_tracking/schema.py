@@ -76,12 +76,25 @@ def connect(path: str, durable: str, *, checkpoints: bool) -> sqlite3.Connection
                 "upgrade to open it"
             )
         if version < VERSION:
+            _not_someone_elses(connection, path)
             connection.executescript(SCHEMA)  # every statement is IF NOT EXISTS: safe to race
             connection.execute(f"PRAGMA user_version={VERSION}")
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def _not_someone_elses(connection: sqlite3.Connection, path: str) -> None:
+    """Refuse to turn another program's SQLite file into an outbox."""
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    if tables - _OURS:
+        raise IntercomError(f"{path} is an SQLite file of another program, not an outbox")
+
+
+_OURS = {"events", "events_due", "counts", "counted_in", "counted_out", "counted_state"} | {
+    "pins", "sqlite_autoindex_pins_1", "lease", "sqlite_autoindex_counts_1",
+}  # fmt: skip
 
 
 def _stable(text: str) -> int:

@@ -9,9 +9,11 @@ module). In a forked child the threads are gone; the next ``ensure()`` starts ne
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from .._core import operations
@@ -29,6 +31,16 @@ _LOOK = 0.02
 """Seconds between looks at the outbox while flushing."""
 ONCE = RequestOptions(max_retries=0)
 """A tracked event goes once per attempt: retries are the outbox's, with their own backoff."""
+
+
+_sending: set[ThreadSender] = set()
+"""Senders whose threads run: their clients are closed (tracked events flushed) at exit."""
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    for sender in list(_sending):
+        sender.at_exit()
 
 
 class _Preloading(Protocol):
@@ -51,10 +63,13 @@ class ThreadSender:
         self._executor = executor
         self._config = config
         self._concurrency = concurrency
+        self.at_exit: Callable[[], None] = lambda: None
+        """Closes the client (it sets this): run at interpreter exit while threads run."""
         self._fresh()
         renew_after_fork(self)
 
     def _fresh(self) -> None:
+        _sending.discard(self)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self._wake = threading.Condition(threading.Lock())
@@ -75,6 +90,7 @@ class ThreadSender:
             preload(self._executor, self._config)
             self._executor.grow_pool(self._concurrency)
             self._books.outbox.start_sending()
+            _sending.add(self)
             for number in range(self._concurrency):
                 thread = threading.Thread(
                     target=self._run, name=f"intercom-events-sender-{number}", daemon=True
@@ -130,3 +146,4 @@ class ThreadSender:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._books.give_back()
+        _sending.discard(self)
