@@ -446,7 +446,8 @@ def test_a_port_nobody_listens_on_is_just_a_transient_failure(tmp_path: Path) ->
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     path = tmp_path / "outbox.sqlite3"
-    with DataEventsClient(token="t", base_url=f"http://127.0.0.1:{port}", outbox=path) as client:
+    refused = f"http://127.0.0.1:{port}"
+    with DataEventsClient(token="t", base_url=refused, outbox=path, close_timeout=0.2) as client:
         client.track(event_name="x", user_id="u1", created_at=RECENT)
         stats = client.flush(timeout=1.0)
         assert (stats.pending, stats.dead) == (1, 0)
