@@ -141,6 +141,10 @@ class RateWindow:
         else:
             self._remaining, self._reset_at = fresh, reset_at
 
+    def forked(self) -> None:
+        """In a forked child: the parent's requests in flight will never end here."""
+        self._in_flight = 0
+
     def _roll_over(self, now: float) -> None:
         limit = self.latest.limit if self.latest else 0
         while self._reset_at <= now:

@@ -25,6 +25,7 @@ class LocalRateGate:
 
     def _after_fork(self) -> None:
         self._lock = threading.Lock()  # the parent's may have been held by another thread
+        self._window.forked()
 
     @property
     def latest(self) -> RateLimit | None:
