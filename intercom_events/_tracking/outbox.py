@@ -147,8 +147,8 @@ class MemoryOutbox:
                 raise full(self.max_events)
             event, _ = build(pins)
             self._ids += 1
+            self._ready.append(self._ids)  # first: a Ctrl-C between the two stores nothing
             self._items[self._ids] = Item(self._ids, event)
-            self._ready.append(self._ids)
             return event, len(self._items)
 
     def take(self, now: float, limit: int) -> list[Item]:
@@ -157,12 +157,14 @@ class MemoryOutbox:
                 self._ready.append(heapq.heappop(self._later)[1])
             taken: list[Item] = []
             while self._ready and len(taken) < limit:
-                taken.append(self._items[self._ready.popleft()])
+                item = self._items.get(self._ready.popleft())
+                if item is not None:
+                    taken.append(item)
             return taken
 
     def next_due(self) -> float | None:
         with self._lock:
-            if self._ready:
+            if any(i in self._items for i in self._ready):
                 return 0.0
             return self._later[0][0] if self._later else None
 
