@@ -9,13 +9,17 @@ pid reused by a process that started later).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import socket
 import sqlite3
+import threading
+import time
 
 import attrs
 
-__all__ = ["RENEW", "TTL", "Holder", "alive", "hold", "let_go", "me"]
+__all__ = ["RENEW", "TTL", "Holder", "Keeper", "alive", "hold", "holder", "let_go", "me"]
 
 TTL = 10.0
 """Seconds a lease lasts without renewal: a dead holder on another host is replaced after it."""
@@ -84,6 +88,48 @@ def hold(connection: sqlite3.Connection, token: str, now: float) -> bool:
         return True
     finally:
         connection.execute("COMMIT")
+
+
+class Keeper:
+    """Takes, renews and finally gives up the lease from its own thread, which also writes
+    the WAL back to the database (a checkpoint) off the callers' threads."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self._token = secrets.token_hex(8)
+        self._held_until = 0.0  # time.monotonic() until which this process may send
+        self._stop = threading.Event()
+        self._keep()  # at once: a restarted process sends without waiting a renewal
+        self._thread = threading.Thread(target=self._run, name="intercom-events-lease", daemon=True)
+        self._thread.start()
+
+    def holds(self) -> bool:
+        """Whether this process may send now: it renewed the lease less than TTL - MARGIN ago."""
+        return time.monotonic() < self._held_until
+
+    def _keep(self) -> None:
+        started = time.monotonic()
+        try:
+            held = hold(self._connection, self._token, time.time())
+        except Exception:  # a busy or damaged file: not holding; the next turn tries again
+            held = False
+        self._held_until = started + TTL - MARGIN if held else 0.0
+
+    def _run(self) -> None:
+        while not self._stop.wait(RENEW):
+            self._keep()
+            with contextlib.suppress(sqlite3.Error):  # a checkpoint is only an optimisation
+                self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        try:
+            let_go(self._connection, self._token)
+        finally:
+            self._connection.close()
+
+    def stop(self) -> None:
+        """Give the lease up and end the thread (waiting for it at most 2 s)."""
+        self._held_until = 0.0
+        self._stop.set()
+        self._thread.join(2.0)
 
 
 def let_go(connection: sqlite3.Connection, token: str) -> None:

@@ -3,7 +3,9 @@
 ``events`` holds every tracked event not yet delivered (``state`` 0) and the dead letters
 (``state`` 1), each as its wire body; ``counts`` keeps the pending count (triggers keep it
 right, so ``track()`` checks ``max_events`` with one read); ``pins`` the seconds pinned per
-contact and event name, shared by every process on the file; ``lease`` who may send.
+contact and event name, shared by every process on the file; ``lease`` who may send;
+``import_progress`` and ``rejects`` how far an ``import`` has read its file, and the rows it
+could not parse.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from ..errors import IntercomError
 
 __all__ = ["SCHEMA", "FilePins", "connect"]
 
-VERSION = 1
+VERSION = 2
+"""1: events, counts, pins, lease; 2: the import's progress and rejects (``imports``)."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
@@ -44,6 +47,14 @@ CREATE TRIGGER IF NOT EXISTS counted_state AFTER UPDATE OF state ON events
 CREATE TABLE IF NOT EXISTS pins (
     key INTEGER NOT NULL, second INTEGER NOT NULL, metadata INTEGER NOT NULL,
     UNIQUE (key, second)
+);
+CREATE TABLE IF NOT EXISTS import_progress (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    file TEXT NOT NULL, size INTEGER NOT NULL, offset INTEGER NOT NULL, line INTEGER NOT NULL,
+    digest TEXT NOT NULL, rows INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    id INTEGER PRIMARY KEY, line INTEGER NOT NULL, raw TEXT NOT NULL, reason TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS lease (
     one INTEGER PRIMARY KEY CHECK (one = 1),
@@ -94,6 +105,7 @@ def _not_someone_elses(connection: sqlite3.Connection, path: str) -> None:
 
 _OURS = {"events", "events_due", "counts", "counted_in", "counted_out", "counted_state"} | {
     "pins", "sqlite_autoindex_pins_1", "lease", "sqlite_autoindex_counts_1",
+    "import_progress", "rejects",
 }  # fmt: skip
 
 

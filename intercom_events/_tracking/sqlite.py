@@ -10,11 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Self, TypeVar
 
 from .._core.checks import bounded_int
@@ -68,14 +67,11 @@ class SQLiteOutbox:
         self._lock = threading.RLock()
         self._open: Any = None
         self._taken: set[int] = set()
-        self._token = secrets.token_hex(8)
-        self._held_until = 0.0  # time.monotonic() until which we may send
-        self._keeper: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._keeper: lease.Keeper | None = None
 
     def _after_fork(self) -> None:
         # SQLite connections must not cross a fork: keep the parent's, unused and unclosed.
-        self._inherited.append(self._open)
+        self._inherited += [self._open, self._keeper]
         self._fresh()
 
     def __repr__(self) -> str:
@@ -116,6 +112,20 @@ class SQLiteOutbox:
                 raise
             connection.execute("COMMIT")
             return result
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        """One write transaction on this thread's behalf: ``add()`` calls inside it join it, so
+        an import commits a row's event and its file progress together (or neither)."""
+        with self._lock:
+            connection = self._connection()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
 
     def add(self, build: Build, pins: Pins) -> tuple[DataEvent, int]:
         def store(connection: Any) -> tuple[DataEvent, int]:
@@ -226,7 +236,7 @@ class SQLiteOutbox:
         )
 
     def holds_lease(self) -> bool:
-        return time.monotonic() < self._held_until
+        return self._keeper is not None and self._keeper.holds()
 
     def holder(self) -> tuple[lease.Holder, float] | None:
         """Who holds the lease, and until when (Unix seconds), or None."""
@@ -234,44 +244,14 @@ class SQLiteOutbox:
 
     def start_sending(self) -> None:
         """Seek the lease now, then keep seeking or renewing it from a keeper thread."""
-        if self._keeper is not None:
-            return
-        keeper_connection = connect(self.path, self.durable, checkpoints=True)
-        self._keep(keeper_connection)
-        self._keeper = threading.Thread(
-            target=self._keeping,
-            args=(keeper_connection,),
-            name="intercom-events-lease",
-            daemon=True,
-        )
-        self._keeper.start()
-
-    def _keep(self, connection: Any) -> None:
-        started = time.monotonic()
-        try:
-            held = lease.hold(connection, self._token, time.time())
-        except Exception:  # a busy or damaged file: not holding, try again later
-            held = False
-        self._held_until = started + lease.TTL - lease.MARGIN if held else 0.0
-
-    def _keeping(self, connection: Any) -> None:
-        while not self._stop.wait(lease.RENEW):
-            self._keep(connection)
-            with contextlib.suppress(sqlite3.Error):  # a checkpoint is only an optimisation
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        try:
-            lease.let_go(connection, self._token)
-        finally:
-            connection.close()
+        if self._keeper is None:
+            self._keeper = lease.Keeper(connect(self.path, self.durable, checkpoints=True))
 
     def stop_sending(self) -> list[DataEvent]:
         """Give up the lease (events stay in the file for the next sender)."""
         keeper, self._keeper = self._keeper, None
-        self._held_until = 0.0
         if keeper is not None:
-            self._stop.set()
-            keeper.join(2.0)
-            self._stop = threading.Event()
+            keeper.stop()
         with self._lock:
             self._taken.clear()
         self.close()
