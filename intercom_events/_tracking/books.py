@@ -64,6 +64,11 @@ class Books:
     def _after_fork(self) -> None:
         self._fresh()  # a child's counts start at zero
 
+    @property
+    def paused(self) -> bool:
+        """Whether sending is paused by a 401/403 (the CLI's import stops then)."""
+        return self._paused_until is not None
+
     def stats(self) -> TrackingStats:
         """This client's counts, and the outbox's pending events."""
         return TrackingStats(
@@ -92,27 +97,30 @@ class Books:
 
     def next(self, now: float) -> Item | float:
         """An event to send now, or the seconds to wait before asking again."""
+        if not self.outbox.holds_lease():
+            self.give_back()
+            return IDLE
         with self._lock:
-            if not self.outbox.holds_lease():
-                self._give_back()
-                return IDLE
             if self._paused_until is not None:
                 left = self._paused_until - time.monotonic()
                 if self._probing or left > 0:
                     return min(IDLE, max(left, 0.05))
                 self._probing = True  # one event goes, to learn whether the pause is over
-                probe = self.outbox.take(now, 1)
-                if probe:
-                    return probe[0]
-                self._probing = False
-                return self.outbox.poll or IDLE
-            if not self._buffer:
-                self._buffer.extend(self.outbox.take(now, self._batch))
-            if self._buffer:
+                limit = 1
+            elif self._buffer:
                 return self._buffer.popleft()
-            due = self.outbox.next_due()
-            wait = IDLE if due is None else max(due - now, 0.001)
-            return min(wait, self.outbox.poll or IDLE)
+            else:
+                limit = self._batch
+        taken = self.outbox.take(now, limit)  # outside the lock: track() must not wait on I/O
+        if taken:
+            with self._lock:
+                self._buffer.extend(taken[1:])
+            return taken[0]
+        with self._lock:
+            self._probing = False
+        due = self.outbox.next_due()
+        wait = IDLE if due is None else max(due - now, 0.001)
+        return min(wait, self.outbox.poll or IDLE)
 
     def guard(self) -> None:
         """Raises :class:`LeaseLost` unless this process may send now (before each request)."""
@@ -120,75 +128,50 @@ class Books:
             raise LeaseLost
 
     def finish(self, item: Item, error: Exception | None, *, stopping: bool) -> None:
-        """``item``'s attempt ended with ``error`` (None: accepted): apply the verdict."""
+        """``item``'s attempt ended with ``error`` (None: accepted): apply the verdict.
+
+        The books' lock guards only the counts and the pause; the outbox's own calls (an
+        SQLite write) happen outside it, so ``track()`` never waits for them.
+        """
         now = time.time()
         cut = isinstance(error, LeaseLost | ClientClosedError) or (
             stopping and isinstance(error, APIConnectionError)
         )
+        if cut:
+            self.outbox.release([item])
+            with self._lock:
+                self._probing = False
+            return
         verdict = fate(
-            None if cut else error,
+            error,
             attempts=item.attempts + 1,
             unknown_since=item.unknown_since,
             now=now,
             unknown_user_retry=self._unknown_user_retry,
         )
-        with self._lock:
-            if cut:
-                self.outbox.release([item])
-                if self._probing:
-                    self._probing = False
-                return
-            self._resume_or_pause(verdict.fate)
-            if verdict.fate is Fate.DELIVERED:
-                self.outbox.done(item)
-                self.delivered += 1
-            elif verdict.fate is Fate.PAUSE:
-                self.outbox.release([item])
-                self.retried += 1
-            elif verdict.fate is Fate.RETRY:
-                self.outbox.later(
-                    Item(item.id, item.event, item.attempts + 1, verdict.unknown_since),
-                    now + verdict.after,
-                )
-                self.retried += 1
-            else:
-                self.outbox.dead(item, error)  # type: ignore[arg-type]
-                self.dead += 1
-            self._log_progress()
-        if verdict.fate is Fate.DEAD:
+        if verdict.fate is Fate.DELIVERED:
+            self.outbox.done(item)
+        elif verdict.fate is Fate.PAUSE:
+            self.outbox.release([item])
+        elif verdict.fate is Fate.RETRY:
+            again = Item(item.id, item.event, item.attempts + 1, verdict.unknown_since)
+            self.outbox.later(again, now + verdict.after)
+        else:
             assert error is not None
-            self.report(item.event, error)
-
-    def _resume_or_pause(self, outcome: Fate) -> None:
-        if outcome is Fate.PAUSE:
-            if self._paused_until is None:
-                log.error(
-                    "tracking paused: Intercom refused the token (401/403); events stay "
-                    "pending and sending is retried with backoff up to 60 s"
-                )
-                self._give_back()
-            elif not self._probing:
-                return  # an attempt already in flight when the pause began
-            self._pauses += 1
-            self._paused_until = time.monotonic() + backoff(self._pauses)
-            self._probing = False
-        elif self._paused_until is not None and (self._probing or outcome is Fate.DELIVERED):
-            log.info("tracking resumed: Intercom accepts the token again")
-            self._paused_until, self._pauses, self._probing = None, 0, False
-
-    def _give_back(self) -> None:
-        if self._buffer:
-            self.outbox.release(self._buffer)
-            self._buffer.clear()
-
-    def give_back(self) -> None:
-        """The sender stops: events taken but not handed out go back to the outbox."""
+            self.outbox.dead(item, error)
         with self._lock:
-            self._give_back()
-
-    def _log_progress(self) -> None:
-        if log.isEnabledFor(logging.DEBUG) and (now := time.monotonic()) - self._logged >= 1.0:
-            self._logged = now
+            held = self._resume_or_pause(verdict.fate)
+            if verdict.fate is Fate.DELIVERED:
+                self.delivered += 1
+            elif verdict.fate is Fate.DEAD:
+                self.dead += 1
+            else:
+                self.retried += 1
+            due = log.isEnabledFor(logging.DEBUG) and time.monotonic() - self._logged >= 1.0
+            if due:
+                self._logged = time.monotonic()
+        self.outbox.release(held)
+        if due:
             log.debug(
                 "tracking: delivered=%d retried=%d dead=%d pending=%d",
                 self.delivered,
@@ -196,6 +179,38 @@ class Books:
                 self.dead,
                 self.outbox.pending(),
             )
+        if verdict.fate is Fate.DEAD:
+            assert error is not None
+            self.report(item.event, error)
+
+    def _resume_or_pause(self, outcome: Fate) -> list[Item]:
+        """Under the lock: start, extend or end a pause; the events to give back (a new pause
+        returns what was taken ahead)."""
+        held: list[Item] = []
+        if outcome is Fate.PAUSE:
+            if self._paused_until is None:
+                log.error(
+                    "tracking paused: Intercom refused the token (401/403); events stay "
+                    "pending and sending is retried with backoff up to 60 s"
+                )
+                held, self._buffer = list(self._buffer), deque()
+            elif not self._probing:
+                return held  # an attempt already in flight when the pause began
+            self._pauses += 1
+            self._paused_until = time.monotonic() + backoff(self._pauses)
+            self._probing = False
+        elif self._paused_until is not None and (self._probing or outcome is Fate.DELIVERED):
+            log.info("tracking resumed: Intercom accepts the token again")
+            self._paused_until, self._pauses, self._probing = None, 0, False
+        return held
+
+    def give_back(self) -> None:
+        """Events taken but not handed out go back to the outbox (the sender stops, or this
+        process no longer holds the lease)."""
+        with self._lock:
+            held, self._buffer = list(self._buffer), deque()
+        if held:
+            self.outbox.release(held)
 
     def report(self, event: DataEvent, error: Exception) -> None:
         """Tell ``on_track_error`` of a dead letter or a lost event; its errors are logged."""

@@ -73,7 +73,16 @@ def alive(holder: Holder) -> bool:
 
 
 def hold(connection: sqlite3.Connection, token: str, now: float) -> bool:
-    """Take or renew the lease for ``token``; whether this process holds it now."""
+    """Take or renew the lease for ``token``; whether this process holds it now.
+
+    A renewal is one statement (the write lock is held for microseconds); taking the lease
+    reads the holder first, in a transaction.
+    """
+    renewed = connection.execute(
+        "UPDATE lease SET expires = ? WHERE token = ?", (now + TTL, token)
+    ).rowcount
+    if renewed:
+        return True
     connection.execute("BEGIN IMMEDIATE")
     try:
         row = connection.execute("SELECT host, pid, started, token, expires FROM lease").fetchone()

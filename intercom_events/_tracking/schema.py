@@ -63,6 +63,10 @@ CREATE TABLE IF NOT EXISTS lease (
 );
 """
 
+WAL_PAGES = 4000
+"""Pages (4 KiB) past which a writer checkpoints itself: the keeper usually has by then."""
+WAL_BYTES = 8 << 20
+"""The size a WAL file is cut back to after a checkpoint."""
 SYNCHRONOUS = {"process": "NORMAL", "fsync": "FULL"}
 """``durable=`` → SQLite's ``synchronous``: WAL with NORMAL survives a killed process,
 FULL also a power loss."""
@@ -71,15 +75,18 @@ FULL also a power loss."""
 def connect(path: str, durable: str, *, checkpoints: bool) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, and busy-waiting.
 
-    Only the keeper's connection (``checkpoints``) writes the WAL back to the database, from
-    its own thread, so a ``track()`` in an event loop never pays for a checkpoint.
+    The keeper's connection (``checkpoints``) writes the WAL back to the database every
+    second from its own thread, so a ``track()`` in an event loop seldom pays for a
+    checkpoint; the others do so only past :data:`WAL_PAGES` (the WAL stays bounded if the
+    keeper falls behind), and the file is cut back to :data:`WAL_BYTES` after one.
     """
     connection = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
     try:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(f"PRAGMA synchronous={SYNCHRONOUS[durable]}")
+        connection.execute(f"PRAGMA journal_size_limit={WAL_BYTES}")
         if not checkpoints:
-            connection.execute("PRAGMA wal_autocheckpoint=0")
+            connection.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version > VERSION:
             raise IntercomError(
