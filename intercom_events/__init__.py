@@ -55,6 +55,7 @@ from .models import (
     RichLink,
     TrackingStats,
 )
+from .pager import AsyncDataEventPager, DataEventPager
 from .raw import AsyncRawDataEventsClient, RawDataEventsClient
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncDataEventPager",
     "AsyncDataEventsClient",
     "AsyncRawDataEventsClient",
     "BadRequestError",
@@ -85,6 +87,7 @@ __all__ = [
     "ConflictError",
     "DataEvent",
     "DataEventList",
+    "DataEventPager",
     "DataEventSummary",
     "DataEventSummaryItem",
     "DataEventsClient",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
@@ -31,6 +31,7 @@ from .models import (
     Timestamp,
     TrackingStats,
 )
+from .pager import AsyncDataEventPager
 from .raw import AsyncRawDataEventsClient
 
 if TYPE_CHECKING:
@@ -153,10 +154,11 @@ class AsyncDataEventsClient(
         intercom_user_id: str | None = None,
         per_page: int | None = None,
         request_options: RequestOptions | None = None,
-    ) -> AsyncIterator[DataEvent]:
-        """Every listed event of a user, following ``pages.next`` one page at a time.
+    ) -> AsyncDataEventPager:
+        """Every listed event of a user, newest first, following ``pages.next`` page by page.
 
-        Arguments are checked now; requests are made as the iterator is consumed.
+        Arguments are checked now; each page is asked for as the previous one runs out.
+        The :class:`AsyncDataEventPager` also counts ``pages_fetched`` and has ``to_pandas()``.
         """
         first = operations.list_data_events(
             self._config,
@@ -167,19 +169,9 @@ class AsyncDataEventsClient(
             summary=False,
             per_page=per_page,
         )
-        return self._pages(first, request_options)
-
-    async def _pages(
-        self, first: Call[DataEventList | DataEventSummary], options: RequestOptions | None
-    ) -> AsyncIterator[DataEvent]:
-        trail = operations.PageTrail(first)
-        call: Call[DataEventList | DataEventSummary] | None = first
-        while call is not None:
-            page = (await self._executor.execute(call)).data
-            assert isinstance(page, DataEventList)
-            for event in page.events:
-                yield event
-            call = trail.after(self._config, page, options)
+        return AsyncDataEventPager(
+            first, fetch=self._executor.execute, config=self._config, options=request_options
+        )
 
     async def create_data_event_summaries(
         self,
@@ -284,7 +276,10 @@ class AsyncDataEventsClient(
         deadline = time.monotonic() + self._config.close_timeout
         await self._sender.drain(deadline)
         await self._executor.aclose(timeout=max(0.0, deadline - time.monotonic()))
-        self._tracker.finish()
+        if self._tracker.outbox.poll is None:
+            self._tracker.finish()
+        else:  # an SQLite file: its keeper's end and last checkpoint wait on the disk
+            await asyncio.to_thread(self._tracker.finish)
 
     close = aclose
 

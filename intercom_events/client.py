@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Self, overload
@@ -29,6 +29,7 @@ from .models import (
     Timestamp,
     TrackingStats,
 )
+from .pager import DataEventPager
 from .raw import RawDataEventsClient
 
 if TYPE_CHECKING:
@@ -154,10 +155,11 @@ class DataEventsClient(
         intercom_user_id: str | None = None,
         per_page: int | None = None,
         request_options: RequestOptions | None = None,
-    ) -> Iterator[DataEvent]:
-        """Every listed event of a user, following ``pages.next`` one page at a time.
+    ) -> DataEventPager:
+        """Every listed event of a user, newest first, following ``pages.next`` page by page.
 
-        Arguments are checked now; requests are made as the iterator is consumed.
+        Arguments are checked now; each page is asked for as the previous one runs out.
+        The :class:`DataEventPager` also counts ``pages_fetched`` and has ``to_pandas()``.
         """
         first = operations.list_data_events(
             self._config,
@@ -168,18 +170,9 @@ class DataEventsClient(
             summary=False,
             per_page=per_page,
         )
-        return self._pages(first, request_options)
-
-    def _pages(
-        self, first: Call[DataEventList | DataEventSummary], options: RequestOptions | None
-    ) -> Iterator[DataEvent]:
-        trail = operations.PageTrail(first)
-        call: Call[DataEventList | DataEventSummary] | None = first
-        while call is not None:
-            page = self._executor.execute(call).data
-            assert isinstance(page, DataEventList)
-            yield from page.events
-            call = trail.after(self._config, page, options)
+        return DataEventPager(
+            first, fetch=self._executor.execute, config=self._config, options=request_options
+        )
 
     def create_data_event_summaries(
         self,

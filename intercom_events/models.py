@@ -183,6 +183,11 @@ class DataEvent:
 
     __repr__ = _compact_repr
 
+    def _repr_html_(self) -> str:
+        from ._notebook import event_html
+
+        return event_html(self)
+
 
 @attrs.frozen
 class Pages:
@@ -212,7 +217,12 @@ class DataEventList:
         return event_list_html(self)
 
     def to_pandas(self) -> Any:
-        """A ``pandas.DataFrame``, one row per event (needs pandas)."""
+        """A ``pandas.DataFrame``, one row per event, with real dtypes (needs pandas).
+
+        Nullable ``Int64``/``Float64``/``string`` columns, UTC datetimes for ``created_at`` and
+        ``*_date`` keys, money split into ``metadata.KEY.amount`` (minor units) and
+        ``.currency``, rich links into ``.url`` and ``.value`` (see docs/notebooks.md).
+        """
         from ._notebook import event_list_frame
 
         return event_list_frame(self)
@@ -255,7 +265,8 @@ class DataEventSummary:
         return summary_html(self)
 
     def to_pandas(self) -> Any:
-        """A ``pandas.DataFrame``, one row per event name (needs pandas)."""
+        """A ``pandas.DataFrame``, one row per event name (needs pandas): ``count`` as
+        ``Int64``, ``first`` and ``last`` as UTC datetimes."""
         from ._notebook import summary_frame
 
         return summary_frame(self)

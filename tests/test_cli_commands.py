@@ -45,7 +45,7 @@ def test_send_list_and_summaries(fake: FakeIntercom, capsys: pytest.CaptureFixtu
     assert f"sent placed-order for user_id=1 at {WHEN}" in capsys.readouterr().out
     assert fake.events[0]["metadata"] == {"order_id": 42, "ratio": 0.5, "note": "a=b"}
     assert run(fake, "list", "--user-id", "1", "--json") == 0
-    [listed] = json.loads(capsys.readouterr().out)
+    [listed] = json.loads(capsys.readouterr().out)["events"]
     assert (listed["event_name"], listed["created_at"]) == ("placed-order", RECENT)
     assert run(fake, "list", "--user-id", "1") == 0
     assert f"placed-order  {WHEN}" in capsys.readouterr().out
@@ -225,7 +225,7 @@ def test_global_options_after_the_command(
         main(["list", "--user-id", "1", "--base-url", fake.url, "--token", fake.token, "--json"])
         == 0
     )
-    assert json.loads(capsys.readouterr().out) == []
+    assert json.loads(capsys.readouterr().out) == {"type": "event.list", "events": [], "pages": {}}
 
 
 def test_import_ctrl_c_exits_130_with_in_flight_events_in_the_failed_file(

@@ -24,8 +24,8 @@ from intercom_events import (
 
 LIFECYCLE = {"close", "aclose"}
 PLAIN_ON_BOTH = {"iter_data_events", "track"}
-"""Plain methods on the async client too: an async iterator, and track(), which never waits
-(it is called from inside the loop, e.g. in a request handler)."""
+"""Plain methods on the async client too: one returning a pager (an async iterator), and
+track(), which never waits (it is called from inside the loop, e.g. in a request handler)."""
 AWAITED_NOT_RAW = {"flush", "track"}
 """Tracking methods: on both clients, not on the raw views."""
 
@@ -56,9 +56,13 @@ def _variants(cls: type, name: str) -> list[inspect.Signature]:
     return [inspect.signature(function), *map(inspect.signature, typing.get_overloads(function))]
 
 
+ASYNC_RETURNS = {"AsyncDataEventPager": "DataEventPager"}
+"""The async client's return types that stand for a sync one (the pagers)."""
+
+
 def _returns(cls: type, signature: inspect.Signature) -> str:
     returned = str(signature.return_annotation)
-    return returned.removeprefix("AsyncIterator[").removeprefix("Iterator[").rstrip("]")
+    return ASYNC_RETURNS.get(returned, returned)
 
 
 PAIRS = [(DataEventsClient, AsyncDataEventsClient), (RawDataEventsClient, AsyncRawDataEventsClient)]
@@ -148,11 +152,24 @@ def test_public_names_are_exported() -> None:
         "SQLiteOutbox",
         "OutboxFullError",
         "TrackingStats",
+        "DataEventPager",
+        "AsyncDataEventPager",
     ]
     assert set(design) <= set(intercom_events.__all__)
     assert issubclass(intercom_events.OutboxFullError, intercom_events.IntercomError)
     assert issubclass(intercom_events.APITimeoutError, intercom_events.APIConnectionError)
     assert issubclass(intercom_events.InvalidEventError, ValueError)
+
+
+def test_iter_data_events_returns_the_pagers() -> None:
+    sync = inspect.signature(DataEventsClient.iter_data_events).return_annotation
+    async_ = inspect.signature(AsyncDataEventsClient.iter_data_events).return_annotation
+    assert (sync, async_) == ("DataEventPager", "AsyncDataEventPager")
+    assert typing.get_type_hints(DataEventsClient.iter_data_events)["return"] is (
+        intercom_events.DataEventPager
+    )
+    hints = typing.get_type_hints(AsyncDataEventsClient.iter_data_events)
+    assert hints["return"] is intercom_events.AsyncDataEventPager
 
 
 def test_aiohttp_is_not_imported_by_import_or_by_a_sync_client() -> None:
@@ -163,6 +180,7 @@ def test_aiohttp_is_not_imported_by_import_or_by_a_sync_client() -> None:
         "assert 'aiohttp' not in sys.modules, 'sync client'\n"
         "assert 'requests' not in sys.modules, 'requests loads with the first request'\n"
         "assert 'asyncio' not in sys.modules, 'asyncio loads with the async client'\n"
+        "assert 'pandas' not in sys.modules, 'pandas loads with the first DataFrame'\n"
         "intercom_events.AsyncDataEventsClient(token='t')\n"
         "assert 'aiohttp' not in sys.modules, 'async client before use'\n"
         "print('ok')\n"

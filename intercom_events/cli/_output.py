@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TextIO
+
+import attrs
 
 from .._core.validation import identifier
 from ..models import DataEvent
 
-__all__ = ["describe", "emit", "iso", "stderr", "table", "warning_line", "who"]
+__all__ = [
+    "describe",
+    "emit",
+    "iso",
+    "plain",
+    "stderr",
+    "table",
+    "unix",
+    "warning_line",
+    "who",
+]
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -43,6 +56,28 @@ def iso(value: object) -> str:
     if isinstance(value, int):
         return datetime.fromtimestamp(value, UTC).isoformat()
     return value.isoformat() if isinstance(value, datetime) else ""
+
+
+def unix(value: object) -> int | None:
+    """A time for JSON and CSV: Unix seconds (None for anything that is not a time)."""
+    if isinstance(value, datetime):
+        return math.floor(value.timestamp())
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def plain(value: object) -> object:
+    """A model as JSON-ready data: attrs classes as dicts, tuples as lists, times as Unix
+    seconds (one time format in every JSON output)."""
+    kind = type(value)
+    if attrs.has(kind):
+        return {a.name: plain(getattr(value, a.name)) for a in attrs.fields(kind)}
+    if isinstance(value, datetime):
+        return unix(value)
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
 
 
 def describe(error: BaseException) -> str:
