@@ -141,21 +141,27 @@ def test_import_jsonl_with_failures_then_rerun_the_failed_file(
     fake.add_user(email="a@b.c")
     source, failed = tmp_path / "events.jsonl", tmp_path / "failed.jsonl"
     source.write_text(JSONL)
-    assert run(fake, "import", str(source), "--failed", str(failed), "--no-progress") == 1
+    assert (
+        run(fake, "import", "--no-outbox", str(source), "--failed", str(failed), "--no-progress")
+        == 1
+    )
     out, err = capsys.readouterr()
     assert out.strip() == "imported 6 events: 2 accepted, 4 failed"
     assert "line 3" in err
     assert "NotFoundError" in err
     assert sorted(e["event_name"] for e in fake.events) == ["ok", "placed-order"]
     lines = [json.loads(line) for line in failed.read_text().splitlines()]
-    assert len(lines) == 4
+    assert len(lines) == 3  # the rows that parsed; the line that is not JSON is a reject
+    [reject] = [json.loads(line) for line in Path(f"{failed}.rejects").read_text().splitlines()]
+    assert reject["line"] == 3
+    assert "is not JSON" in reject["reason"]
     late = next(line for line in lines if line.get("user_id") == "late")
     assert late["created_at"] == 1704067200
     assert late["error"].startswith("NotFoundError: HTTP 404")
     # Fix the cause, re-run the failed file: the API's failure now lands.
     fake.add_user(user_id="late")
-    assert run(fake, "import", str(failed), "--no-progress", "--json") == 1  # 3 rows stay bad
-    assert json.loads(capsys.readouterr().out) == {"total": 4, "accepted": 1, "failed": 3}
+    assert run(fake, "import", "--no-outbox", str(failed), "--no-progress", "--json") == 1
+    assert json.loads(capsys.readouterr().out) == {"total": 3, "accepted": 1, "failed": 2}
     assert any(e.get("user_id") == "late" for e in fake.events)
 
 
@@ -164,7 +170,7 @@ def test_import_csv(fake: FakeIntercom, tmp_path: Path, capsys: pytest.CaptureFi
     fake.add_user(email="a@b.c")
     source = tmp_path / "events.csv"
     source.write_text(CSV)
-    assert run(fake, "import", str(source), "--no-progress") == 1
+    assert run(fake, "import", "--no-outbox", str(source), "--no-progress") == 1
     assert capsys.readouterr().out.strip() == "imported 3 events: 2 accepted, 1 failed"
     by_name = {e["event_name"]: e for e in fake.events}
     assert by_name["placed-order"]["metadata"] == {"order_id": 42, "note": "hello"}
@@ -182,13 +188,13 @@ def test_import_all_accepted_exits_0_and_rejects_other_files(
     fake.add_user(user_id="1")
     good = tmp_path / "good.jsonl"
     good.write_text('{"event_name": "e", "user_id": 1, "created_at": 1}\n')
-    assert run(fake, "import", str(good), "--no-progress") == 0
+    assert run(fake, "import", "--no-outbox", str(good), "--no-progress") == 0
     assert fake.events[0]["user_id"] == "1"
     other = tmp_path / "events.txt"
     other.write_text("x")
-    assert run(fake, "import", str(other)) == 2
+    assert run(fake, "import", "--no-outbox", str(other)) == 2
     assert "expected a .jsonl or .csv" in capsys.readouterr().err
-    assert run(fake, "import", str(tmp_path / "missing.jsonl")) == 2
+    assert run(fake, "import", "--no-outbox", str(tmp_path / "missing.jsonl")) == 2
 
 
 def test_import_progress_counter_without_tqdm(
@@ -211,10 +217,12 @@ def test_import_progress_counter_without_tqdm(
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "tqdm" else real(name, *a)
     )
-    assert run(fake, "import", str(source)) == 0
+    assert run(fake, "import", "--no-outbox", str(source)) == 0
     err = capsys.readouterr().err
-    assert "1000 events sent" in err
-    assert "1000 events read" in err
+    assert "1000 rows read (100%), " in err
+    assert err.splitlines()[-1].startswith(
+        "1000 rows read (100%), 1000 accepted, 0 failed, 0 pending"
+    )
 
 
 def test_global_options_after_the_command(
@@ -253,6 +261,7 @@ def test_import_ctrl_c_exits_130_with_in_flight_events_in_the_failed_file(
             "--token",
             fake.token,
             "import",
+            "--no-outbox",
             str(source),
             "--failed",
             str(failed),

@@ -68,7 +68,7 @@ def test_jsonl_failures_go_to_the_failed_file_and_rerun(fake: FakeIntercom, tmp_
     source, failed, again = tmp_path / "in.jsonl", tmp_path / "failed.jsonl", tmp_path / "2.jsonl"
     source.write_text(JSONL)
     before = int(time.time())
-    done = cli(fake, "import", str(source), "--failed", str(failed), "--no-progress")
+    done = cli(fake, "import", "--no-outbox", str(source), "--failed", str(failed), "--no-progress")
     assert done.returncode == 1, done.stderr
     assert done.stdout == "imported 6 events: 2 accepted, 4 failed\n"
     assert "Traceback" not in done.stderr
@@ -83,7 +83,11 @@ def test_jsonl_failures_go_to_the_failed_file_and_rerun(fake: FakeIntercom, tmp_
         ("placed-order", "1"),
     ]
     records = {str(r.get("event_name", "?")): r for r in lines(failed)}
-    assert set(records) == {"placed-order", "signed-up", "?", "7"}
+    assert set(records) == {"placed-order", "signed-up", "7"}  # rows that parsed: to fix
+    [reject] = lines(Path(f"{failed}.rejects"))  # the line that is not JSON: never re-run
+    assert reject["line"] == 5
+    assert reject["raw"] == '{"event_name": "broken", "user_id":'
+    assert str(reject["reason"]).startswith("is not JSON")
     order = records["placed-order"]
     assert order["created_at"] == 1704067200  # as sent: the ISO time, pinned to Unix seconds
     assert str(order["error"]).startswith("NotFoundError: HTTP 404 not_found: User Not Found")
@@ -91,15 +95,14 @@ def test_jsonl_failures_go_to_the_failed_file_and_rerun(fake: FakeIntercom, tmp_
     signed_up = records["signed-up"]
     assert isinstance(signed_up["created_at"], int)
     assert signed_up["created_at"] >= before  # pinned once: the retry is the same event
-    assert records["?"]["row"] == '{"event_name": "broken", "user_id":'  # as it was
     # The user appears; re-running the failed file sends the two that the API refused.
     fake.add_user(user_id="late")
-    done = cli(fake, "import", str(failed), "--failed", str(again), "--no-progress")
-    assert (done.returncode, done.stdout) == (1, "imported 4 events: 2 accepted, 2 failed\n")
+    done = cli(fake, "import", "--no-outbox", str(failed), "--failed", str(again), "--no-progress")
+    assert (done.returncode, done.stdout) == (1, "imported 3 events: 2 accepted, 1 failed\n")
     stored = {e["event_name"]: e for e in fake.events if e["user_id"] == "late"}
     assert stored["signed-up"]["created_at"] == signed_up["created_at"]
     assert stored["placed-order"]["created_at"] == 1704067200
-    assert len(lines(again)) == 2  # the malformed rows stay, for a person to fix
+    assert [r["event_name"] for r in lines(again)] == [7]  # the bad row stays, to be fixed
 
 
 CSV = """\
@@ -115,7 +118,7 @@ def test_csv_metadata_columns_numbers_and_rerun_exit_0(fake: FakeIntercom, tmp_p
     fake.add_user(email="a@b.c")
     source, failed = tmp_path / "in.csv", tmp_path / "failed.jsonl"
     source.write_text(CSV)
-    done = cli(fake, "import", str(source), "--failed", str(failed), "--no-progress")
+    done = cli(fake, "import", "--no-outbox", str(source), "--failed", str(failed), "--no-progress")
     assert done.returncode == 1
     assert done.stdout == "imported 3 events: 2 accepted, 1 failed\n"
     assert sorted(fake.events, key=lambda e: str(e["event_name"])) == [
@@ -136,7 +139,7 @@ def test_csv_metadata_columns_numbers_and_rerun_exit_0(fake: FakeIntercom, tmp_p
     assert record["metadata"] == {"coupon": "X", "order_id": 43, "price": "NaN"}
     assert str(record["error"]).startswith("NotFoundError: HTTP 404")
     fake.add_user(user_id="late")
-    done = cli(fake, "import", str(failed), "--no-progress")
+    done = cli(fake, "import", "--no-outbox", str(failed), "--no-progress")
     assert (done.returncode, done.stdout) == (0, "imported 1 events: 1 accepted, 0 failed\n")
     assert fake.events[-1]["created_at"] == record["created_at"]
 
@@ -146,7 +149,16 @@ def test_a_refused_token_stops_the_import_at_once(fake: FakeIntercom, tmp_path: 
     failed = tmp_path / "failed.jsonl"
     rows = [{"event_name": "e", "user_id": "1", "created_at": n} for n in range(1, 501)]
     source.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    done = cli(fake, "import", str(source), "--no-progress", "--failed", str(failed), token="wrong")
+    done = cli(
+        fake,
+        "import",
+        "--no-outbox",
+        str(source),
+        "--no-progress",
+        "--failed",
+        str(failed),
+        token="wrong",
+    )
     assert done.returncode == 1
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
@@ -223,13 +235,12 @@ def test_warnings_and_json_summary_with_stderr_not_a_terminal(
     fake.add_user(user_id="1")
     source = tmp_path / "in.jsonl"
     source.write_text('{"event_name": "a.b", "user_id": "1", "created_at": 1}\n' * 3)
-    done = cli(fake, "--json", "import", str(source))
+    done = cli(fake, "--json", "import", "--no-outbox", str(source))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"total": 3, "accepted": 3, "failed": 0}
-    assert done.stderr.splitlines() == [  # no bar in a pipe or a log: the plain counter
-        "warning: Intercom stores event name 'a.b' as 'a-b' ('.' and '$' become '-')",
-        "3 events read",
-    ]
+    warning, counter = done.stderr.splitlines()  # no bar in a pipe or a log: a plain line
+    assert warning == "warning: Intercom stores event name 'a.b' as 'a-b' ('.' and '$' become '-')"
+    assert counter.startswith("3 rows read (100%), 3 accepted, 0 failed, 0 pending, ")
 
 
 def test_progress_bar_on_a_terminal(
@@ -241,10 +252,13 @@ def test_progress_bar_on_a_terminal(
     source = tmp_path / "in.jsonl"
     source.write_text('{"event_name": "e", "user_id": "nobody", "created_at": 1}\n' * 2)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    assert main(["--base-url", fake.url, "--token", fake.token, "import", str(source)]) == 1
+    assert (
+        main(["--base-url", fake.url, "--token", fake.token, "import", "--no-outbox", str(source)])
+        == 1
+    )
     out, err = capsys.readouterr()
     assert out == "imported 2 events: 0 accepted, 2 failed\n"
-    assert "sending: " in err
+    assert "import: 100%" in err  # the bar runs over the file's bytes
     assert "accepted=0, failed=2" in err
     assert err.count("failed: e for user_id=nobody: NotFoundError: HTTP 404") == 2
     assert "events read" not in err
@@ -264,11 +278,14 @@ def test_plain_counter_without_tqdm(
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "tqdm" else real(name, *a)
     )
-    assert main(["--base-url", fake.url, "--token", fake.token, "import", str(source)]) == 1
+    assert (
+        main(["--base-url", fake.url, "--token", fake.token, "import", "--no-outbox", str(source)])
+        == 1
+    )
     out, err = capsys.readouterr()
     assert out == "imported 1002 events: 1001 accepted, 1 failed\n"
-    assert "1000 events sent: " in err
-    assert err.endswith("1002 events read\n")
+    assert err.count(" rows read (") == 2  # one past 1,000 rows, one at the end
+    assert err.splitlines()[-1].startswith("1002 rows read (100%), 1001 accepted, 1 failed, ")
 
 
 def test_ctrl_c_writes_in_flight_events_and_their_rerun_is_deduplicated(
@@ -279,7 +296,15 @@ def test_ctrl_c_writes_in_flight_events_and_their_rerun_is_deduplicated(
     source, failed = tmp_path / "in.jsonl", tmp_path / "failed.jsonl"
     source.write_text("".join(f'{{"event_name": "e{n}", "user_id": "1"}}\n' for n in range(50)))
     command = [sys.executable, "-m", "intercom_events", "--base-url", fake.url]
-    command += ["--token", fake.token, "import", str(source), "--failed", str(failed)]
+    command += [
+        "--token",
+        fake.token,
+        "import",
+        "--no-outbox",
+        str(source),
+        "--failed",
+        str(failed),
+    ]
     process = subprocess.Popen(
         [*command, "--no-progress", "--concurrency", "4"],
         stdout=subprocess.PIPE,
@@ -300,7 +325,7 @@ def test_ctrl_c_writes_in_flight_events_and_their_rerun_is_deduplicated(
     assert sorted(str(r["event_name"]) for r in records) == ["e1", "e2", "e3", "e4"]
     assert all("safe to resend" in str(r["error"]) for r in records)
     fake.clear_faults()
-    done = cli(fake, "import", str(failed), "--no-progress")
+    done = cli(fake, "import", "--no-outbox", str(failed), "--no-progress")
     assert done.returncode == 0
     time.sleep(1.6)  # the interrupted requests land too: Intercom keeps each event once
     assert sorted(e["event_name"] for e in fake.events) == ["e0", "e1", "e2", "e3", "e4"]
@@ -324,7 +349,7 @@ def test_a_read_error_midway_says_where_the_import_stopped(
             yield line, row
 
     monkeypatch.setattr(EventFile, "_jsonl_rows", failing)
-    args = ["--base-url", fake.url, "--token", fake.token, "import", str(source)]
+    args = ["--base-url", fake.url, "--token", fake.token, "import", "--no-outbox", str(source)]
     assert main([*args, "--no-progress", "--concurrency", "1"]) == 2  # 1: none in flight
     out, err = capsys.readouterr()
     assert out == ""

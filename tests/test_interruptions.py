@@ -221,7 +221,7 @@ def test_ctrl_c_during_an_import_says_exactly_where_to_resume(tmp_path: Path) ->
             command = [
                 *(sys.executable, "-m", "intercom_events"),
                 *("--base-url", fake.url, "--token", fake.token),
-                *("import", str(source), "--failed", str(failed_file)),
+                *("import", "--no-outbox", str(source), "--failed", str(failed_file)),
                 *("--no-progress", "--concurrency", "4"),
             ]
             child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)

@@ -1,25 +1,28 @@
 """The ``import`` command: send a ``.jsonl`` or ``.csv`` file's events, report each failure.
 
-The file formats are in ``_importer``. Failed events go to stderr and to ``--failed`` (jsonl
-this command can re-run); an interruption says exactly where to resume.
+The file formats are in ``_importer``. By default the import runs through an SQLite outbox
+beside the file and resumes after a crash (``_resume``); ``--no-outbox`` sends from memory,
+as before: failed events go to stderr and to ``--failed``, and an interruption says exactly
+where to resume. ``--failed`` is written in its own name's format (``_failed``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..client import DataEventsClient
 from ..errors import ForbiddenError, UnauthorizedError
 from ..models import DataEvent
-from ._importer import BadRow, EventFile, failed_line
+from ._failed import FailedFile
+from ._importer import BadRow, EventFile, record
 from ._output import describe, stderr, who
-from ._parser import count_flag
+from ._parser import count_flag, seconds_flag
+from ._progress import ImportProgress
+from ._resume import run_resumable
 
 __all__ = ["add_commands", "run_import"]
 
@@ -43,28 +46,61 @@ def add_commands(commands: Any) -> None:
         "--failed",
         type=Path,
         metavar="PATH",
-        help="write failed events here, as jsonl that this command can re-run",
+        help="write failed rows here to fix and re-run: CSV for a .csv name, else jsonl; "
+        "unparseable lines go to PATH.rejects",
+    )
+    imports.add_argument(
+        "--outbox",
+        type=Path,
+        metavar="PATH",
+        help="the SQLite outbox that makes the import resumable "
+        "(default: FILE.intercom-outbox.sqlite3)",
+    )
+    imports.add_argument(
+        "--no-outbox", action="store_true", help="send from memory: no resume after a crash"
+    )
+    imports.add_argument(
+        "--restart",
+        action="store_true",
+        help="forget the outbox's progress, pending events and failures; start over",
+    )
+    imports.add_argument(
+        "--unknown-user-retry",
+        type=seconds_flag("--unknown-user-retry"),
+        default=None,
+        metavar="SECONDS",
+        help="retry a 404 (unknown user) this long before it fails (default: fail at once)",
     )
     imports.add_argument("--no-progress", action="store_true", help="no progress display")
 
 
-def run_import(args: argparse.Namespace, client: DataEventsClient, out: TextIO) -> int:
+def run_import(
+    args: argparse.Namespace, connect: Callable[..., DataEventsClient], out: TextIO
+) -> int:
     """Send a file's events; failed ones to ``--failed``; exit 0, or 1 if any failed."""
     failed_path: Path | None = args.failed
-    if failed_path is not None and failed_path.exists() and failed_path.samefile(args.file):
-        raise ValueError(f"--failed {failed_path}: must not be FILE, which it would overwrite")
+    for flag, given in (("--failed", failed_path), ("--outbox", args.outbox)):
+        if given is not None and given.exists() and given.samefile(args.file):
+            raise ValueError(f"{flag} {given}: must not be FILE, which it would overwrite")
+    if args.no_outbox:
+        if args.outbox or args.restart:
+            raise ValueError("--outbox and --restart need the outbox: drop --no-outbox")
+        with connect(unknown_user_retry=0.0) as client:
+            return _from_memory(args, client, out)
+    return run_resumable(args, connect, out)
+
+
+def _from_memory(args: argparse.Namespace, client: DataEventsClient, out: TextIO) -> int:
     with EventFile(args.file) as source:
-        # A bar on a terminal (with tqdm); a line every 1,000 events otherwise, e.g. in logs.
-        shown = not args.no_progress
-        progress = shown and sys.stderr.isatty() and importlib.util.find_spec("tqdm") is not None
-        report = failed_path.open("w", encoding="utf-8") if failed_path else None
-        tally = _Tally(report, counter=shown and not progress)
+        report = FailedFile(args.failed)
+        report.start()
+        progress = ImportProgress(
+            size=args.file.stat().st_size, offset=0, rows=0, shown=not args.no_progress
+        )
+        tally = _Tally(report, progress, source)
         try:
             client.send_data_events(
-                tally.events(source),
-                concurrency=args.concurrency,
-                progress=progress,
-                on_result=tally.on_result,
+                tally.events(source), concurrency=args.concurrency, on_result=tally.on_result
             )
         except KeyboardInterrupt:
             stderr(f"interrupted: {tally.stopped(source)}")
@@ -77,9 +113,8 @@ def run_import(args: argparse.Namespace, client: DataEventsClient, out: TextIO) 
             stderr(f"stopped: {tally.stopped(source)}")
             raise
         finally:
-            if report is not None:
-                report.close()
-    tally.done()
+            report.close()
+            progress.close(**tally.counts())
     summary = {"total": tally.total, "accepted": tally.accepted, "failed": tally.failed}
     text = f"imported {tally.total} events: {tally.accepted} accepted, {tally.failed} failed"
     print(json.dumps(summary) if args.json else text, file=out)
@@ -95,21 +130,28 @@ class _TokenRefused(Exception):
 
 
 class _Tally:
-    """Counts an import, reports each failure (stderr and the failed file), counts progress."""
+    """Counts an import, reports each failure (stderr and the failed file), shows progress."""
 
-    def __init__(self, report: TextIO | None, *, counter: bool) -> None:
-        self.accepted = self.failed = 0
+    def __init__(self, report: FailedFile, progress: ImportProgress, source: EventFile) -> None:
+        self.accepted = self.failed = self.read = 0
         self._report = report
-        self._counter = counter
+        self._progress = progress
+        self._source = source
         self._refused = False
 
     @property
     def total(self) -> int:
         return self.accepted + self.failed
 
+    def counts(self) -> dict[str, int]:
+        pending = self.read - self.total
+        return {"offset": self._source.offset, "rows": self.read, "accepted": self.accepted,
+                "failed": self.failed, "pending": pending}  # fmt: skip
+
     def events(self, source: EventFile) -> Iterator[DataEvent]:
         """The file's events; a bad row is reported as failed and not sent."""
         for item in source:
+            self.read += 1
             if isinstance(item, BadRow):
                 self._fail(item, item.error)
             else:
@@ -119,7 +161,7 @@ class _Tally:
         """``send_data_events`` finished one event (in-flight ones on Ctrl-C included)."""
         if error is None:
             self.accepted += 1
-            self._tick()
+            self._progress.update(**self.counts())
             return
         self._fail(event, error)
         if isinstance(error, UnauthorizedError | ForbiddenError) and not self._refused:
@@ -129,17 +171,11 @@ class _Tally:
     def _fail(self, item: DataEvent | BadRow, error: Exception) -> None:
         self.failed += 1
         stderr(f"failed: {_label(item)}{describe(error)}")
-        if self._report is not None:
-            print(failed_line(item, error), file=self._report, flush=True)
-        self._tick()
-
-    def _tick(self) -> None:
-        if self._counter and self.total % 1000 == 0:
-            stderr(f"{self.total} events sent: {self.accepted} accepted, {self.failed} failed")
-
-    def done(self) -> None:
-        if self._counter:
-            stderr(f"{self.total} events read")
+        if isinstance(item, BadRow) and item.raw is not None:
+            self._report.reject(item.line, item.raw, item.error.rule)
+        else:
+            self._report.row(record(item), describe(error))
+        self._progress.update(**self.counts())
 
     def stopped(self, source: EventFile) -> str:
         """Where an import stopped: what is done, and where to resume."""

@@ -16,6 +16,8 @@ column gives exact types.
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
 import math
 import re
@@ -31,7 +33,16 @@ from ..errors import InvalidEventError
 from ..models import DataEvent, MonetaryAmount, RichLink
 from ._output import describe
 
-__all__ = ["BadRow", "EventFile", "failed_line", "read_events", "scalar"]
+__all__ = [
+    "FIELDS",
+    "BadRow",
+    "EventFile",
+    "failed_line",
+    "json_line",
+    "read_events",
+    "record",
+    "scalar",
+]
 
 FIELDS = ("event_name", "created_at", "user_id", "email", "id", "metadata")
 IDENTIFIERS = ("user_id", "email", "id")
@@ -42,34 +53,45 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 @attrs.frozen
 class BadRow:
-    """A row that could not be read as an event: where it is, what it held, and why."""
+    """A row that could not be read as an event: where it is, what it held, and why.
+
+    ``raw`` is the line's text when it could not be parsed at all (not JSON, not UTF-8, not
+    valid CSV): such a row goes to the rejects file, the others to the failed file.
+    """
 
     line: int
     row: object
     error: InvalidEventError
+    raw: str | None = None
 
 
 @attrs.frozen
 class _Refused:
-    """A row refused while it was read: the field at fault, why, and what to write back."""
+    """A row refused while it was read: the field at fault, why, and what to write back;
+    ``raw``, the text, when it could not be parsed at all."""
 
     field: str
     why: str
     row: object
+    raw: str | None = None
 
 
 class EventFile:
     """An open ``.jsonl`` or ``.csv`` file; iterate it for :class:`DataEvent` or :class:`BadRow`.
 
     Opening checks the suffix and a CSV header (``ValueError``; ``OSError`` from the file), so
-    a wrong file fails before anything is sent. ``line``: the line of the last row handed out.
+    a wrong file fails before anything is sent. ``line``: the line of the last row handed out;
+    ``offset``: the bytes read through it, and ``digest()`` theirs (SHA-256), so that a later
+    ``EventFile(path, resume=(offset, line))`` goes on at the next row of the same file.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, resume: tuple[int, int] = (0, 0)) -> None:
         if path.suffix.lower() not in SUFFIXES:
             raise ValueError(f"{path}: expected a .jsonl or .csv file")
         self.path = path
         self.line = self._read = 0
+        self.offset = self._consumed = 0
+        self._hash = hashlib.sha256()
         self._file = path.open("rb")
         self._header: tuple[str, ...] = ()
         self._cells: Iterator[list[str]] | None = None
@@ -80,19 +102,34 @@ class EventFile:
             except (ValueError, csv.Error) as error:
                 self._file.close()
                 raise ValueError(f"{path}: {error}") from None
+        self._skip(*resume)
+
+    def _skip(self, offset: int, line: int) -> None:
+        """Go on after ``offset`` bytes (``line`` lines), hashing what is skipped."""
+        left = offset - self._consumed
+        while left > 0 and (chunk := self._file.read(min(left, 1 << 20))):
+            self._hash.update(chunk)
+            self._consumed += len(chunk)
+            left -= len(chunk)
+        if offset:
+            self.offset, self.line, self._read = self._consumed, line, line
+
+    def digest(self) -> str:
+        """SHA-256 (hex) of the file's first :attr:`offset` bytes."""
+        return self._hash.hexdigest()
 
     def __iter__(self) -> Iterator[DataEvent | BadRow]:
         rows = self._csv_rows() if self._cells is not None else self._jsonl_rows()
         for line, row in rows:
-            self.line = line
+            self.line, self.offset = line, self._consumed
             try:
                 event = _event(row)
                 _check(event)
             except InvalidEventError as error:
                 kept = row.row if isinstance(row, _Refused) else row
-                yield BadRow(
-                    line, kept, InvalidEventError(f"line {line}: {error.field}", error.rule)
-                )
+                raw = row.raw if isinstance(row, _Refused) else None
+                why = InvalidEventError(f"line {line}: {error.field}", error.rule)
+                yield BadRow(line, kept, why, raw)
             else:
                 yield event
 
@@ -110,6 +147,8 @@ class EventFile:
         # Undecodable bytes survive as lone surrogates; the row holding them is refused.
         for raw in self._file:
             self._read += 1
+            self._hash.update(raw)
+            self._consumed += len(raw)
             text = raw.decode("utf-8", "surrogateescape")
             yield text.removeprefix("\ufeff") if self._read == 1 else text
 
@@ -122,24 +161,26 @@ class EventFile:
             except StopIteration:
                 return
             except csv.Error as error:
-                yield start, _Refused("row", f"is not valid CSV ({error})", {})
+                yield start, _Refused("row", f"is not valid CSV ({error})", {}, raw="")
                 continue
             if any(cells):
                 yield start, _csv_row(self._header, cells)
 
     def _jsonl_rows(self) -> Iterator[tuple[int, object]]:
-        for line, raw in enumerate(self._file, 1):
+        for line, raw in enumerate(self._file, self.line + 1):
+            self._hash.update(raw)
+            self._consumed += len(raw)
             try:
                 text = raw.decode("utf-8").removeprefix("\ufeff" if line == 1 else "").strip()
             except UnicodeDecodeError:
                 lost = raw.decode("utf-8", "replace").strip()
-                yield line, _Refused("row", "is not UTF-8 text", {"row": lost})
+                yield line, _Refused("row", "is not UTF-8 text", {"row": lost}, raw=lost)
                 continue
             if text:
                 try:
                     yield line, json.loads(text)
                 except (ValueError, RecursionError) as error:
-                    yield line, _Refused("row", f"is not JSON ({error})", {"row": text})
+                    yield line, _Refused("row", f"is not JSON ({error})", {"row": text}, text)
 
 
 def read_events(path: Path) -> Iterator[DataEvent | BadRow]:
@@ -181,10 +222,10 @@ def _csv_row(header: Sequence[str], cells: Sequence[str]) -> object:
     """A CSV record as a jsonl row (empty cells left out), or why it cannot be one."""
     if not _is_utf8("".join(cells)):
         fixed = [c.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for c in cells]
-        return _Refused("row", "is not UTF-8 text", {"row": fixed})
+        return _Refused("row", "is not UTF-8 text", {"row": fixed}, raw=_csv_text(fixed))
     if len(cells) != len(header):
         why = f"has {len(cells)} cells, the header {len(header)}"
-        return _Refused("row", why, {"row": list(cells)})
+        return _Refused("row", why, {"row": list(cells)}, raw=_csv_text(cells))
     row: dict[str, Any] = {}
     metadata: dict[str, Any] = {}
     for column, cell in zip(header, cells, strict=True):
@@ -211,6 +252,13 @@ def _csv_row(header: Sequence[str], cells: Sequence[str]) -> object:
     if metadata:
         row["metadata"] = metadata
     return row
+
+
+def _csv_text(cells: Sequence[str]) -> str:
+    """Cells as the CSV line they came from (near enough: quoting may differ)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    return out.getvalue()
 
 
 def scalar(text: str) -> str | int | float:
@@ -262,16 +310,23 @@ def _text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def record(item: DataEvent | BadRow) -> dict[str, Any]:
+    """A row of the importer's own format: an event's fields, or what a bad row held."""
+    if isinstance(item, BadRow):
+        return dict(item.row) if isinstance(item.row, dict) else {"row": item.row}
+    found = {name: _plain(getattr(item, name)) for name in FIELDS}
+    return {name: value for name, value in found.items() if value is not None}
+
+
 def failed_line(item: DataEvent | BadRow, error: Exception) -> str:
     """A failed event as a line of the importer's own format, with ``error`` added."""
-    if isinstance(item, BadRow):
-        record: dict[str, Any] = dict(item.row) if isinstance(item.row, dict) else {"row": item.row}
-    else:
-        record = {name: _plain(getattr(item, name)) for name in FIELDS}
-        record = {name: value for name, value in record.items() if value is not None}
-    record["error"] = describe(error)
-    text = json.dumps(record, default=str, ensure_ascii=False)
-    return text if _is_utf8(text) else json.dumps(record, default=str)
+    return json_line({**record(item), "error": describe(error)})
+
+
+def json_line(row: dict[str, Any]) -> str:
+    """A row as one line of JSON (UTF-8 where it can be)."""
+    text = json.dumps(row, default=str, ensure_ascii=False)
+    return text if _is_utf8(text) else json.dumps(row, default=str)
 
 
 def _plain(value: object) -> object:

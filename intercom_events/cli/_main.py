@@ -72,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     if args.command == "outbox":  # a client only for ``drain``: the others need no token
         return _outbox.run_outbox(args, connect, sys.stdout)
+    if args.command == "import":  # its client depends on its options
+        return _import.run_import(args, connect, sys.stdout)
     with connect() as client:
-        if args.command == "import":
-            return _import.run_import(args, client, sys.stdout)
         return _events.run_command(args, client, sys.stdout)
