@@ -127,9 +127,9 @@ def test_a_rerun_after_the_end_sends_nothing_again(fake: FakeIntercom, tmp_path:
 def test_a_changed_file_is_refused_unless_restart(fake: FakeIntercom, tmp_path: Path) -> None:
     fake.add_user(user_id="u1")
     source = tmp_path / "in.jsonl"
-    source.write_text('{"event_name": "a", "user_id": "u1", "created_at": %d}\n' % RECENT)
+    source.write_text(json.dumps({"event_name": "a", "user_id": "u1", "created_at": RECENT}) + "\n")
     assert run(fake, str(source), "--no-progress").returncode == 0
-    source.write_text('{"event_name": "b", "user_id": "u1", "created_at": %d}\n' % RECENT)
+    source.write_text(json.dumps({"event_name": "b", "user_id": "u1", "created_at": RECENT}) + "\n")
     refused = run(fake, str(source), "--no-progress")
     assert refused.returncode == 2
     assert "changed since its import began" in refused.stderr
