@@ -32,8 +32,11 @@ from intercom_events import (
     OutboxFullError,
     SQLiteOutbox,
     TrackingStats,
+    UnauthorizedError,
     UnprocessableEntityError,
 )
+from intercom_events._tracking.books import Books  # the sender's bookkeeping, no I/O
+from intercom_events._tracking.outbox import Item
 from intercom_events.testing import FakeIntercom
 
 from .conftest import RECENT, make_client
@@ -532,3 +535,34 @@ def test_the_lease_names_a_live_holder_only(fake: FakeIntercom, tmp_path: Path) 
         assert client.outbox.holds_lease()
     with SQLiteOutbox(path) as outbox:
         assert outbox.holder() is None  # given up at close
+
+
+def test_a_late_refusal_from_before_the_resume_starts_no_new_pause(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Attempts in flight when a pause began may answer 401 after the probe succeeded."""
+
+    unauthorized = UnauthorizedError(
+        status_code=401, headers={}, body=b"", request_id=None, errors=[]
+    )
+    outbox = MemoryOutbox()
+    books = Books(outbox, on_track_error=None, unknown_user_retry=600.0, batch=8)
+    for n in range(3):
+        outbox.add(lambda pins, n=n: (DataEvent(f"e{n}", user_id="u1", created_at=RECENT), b""),
+                   None)  # type: ignore[arg-type]  # fmt: skip
+    first, second, _ = (books.next(time.time()) for _ in range(3))
+    assert isinstance(first, Item)
+    assert isinstance(second, Item)
+    began = time.monotonic()
+    books.finish(first, unauthorized, stopping=False, started=began)
+    assert books.paused
+    deadline = time.monotonic() + 5
+    while not isinstance(probe := books.next(time.time()), Item):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    books.finish(probe, None, stopping=False, started=time.monotonic())
+    assert not books.paused
+    books.finish(second, unauthorized, stopping=False, started=began)  # sent before the resume
+    assert not books.paused
+    assert caplog.text.count("tracking paused") == 1
+    assert outbox.pending() == 2  # the late one stays, to be sent again

@@ -103,6 +103,7 @@ class TaskSender:
 
     async def _send(self, item: Item) -> None:
         error: Exception | None = None
+        started = time.monotonic()
         try:
             _, call = operations.create_data_event(self._config, item.event, ONCE)
             await self._executor.execute(call, guard=self._books.guard)
@@ -111,7 +112,7 @@ class TaskSender:
             raise
         except Exception as exc:
             error = exc
-        self._books.finish(item, error, stopping=self._stopping)
+        self._books.finish(item, error, stopping=self._stopping, started=started)
 
     def check(self) -> None:
         """``track()`` is called in the client's event loop (it binds the client to it)."""

@@ -58,6 +58,7 @@ class Books:
         self._paused_until: float | None = None  # time.monotonic() of the next probe
         self._pauses = 0
         self._probing = False
+        self._resumed_at = 0.0  # time.monotonic() when the last pause ended
         self._filling = False
         self._logged = 0.0
 
@@ -127,8 +128,11 @@ class Books:
         if not self.outbox.holds_lease():
             raise LeaseLost
 
-    def finish(self, item: Item, error: Exception | None, *, stopping: bool) -> None:
-        """``item``'s attempt ended with ``error`` (None: accepted): apply the verdict.
+    def finish(
+        self, item: Item, error: Exception | None, *, stopping: bool, started: float
+    ) -> None:
+        """``item``'s attempt, begun at ``started`` (``time.monotonic``), ended with ``error``
+        (None: accepted): apply the verdict.
 
         The books' lock guards only the counts and the pause; the outbox's own calls (an
         SQLite write) happen outside it, so ``track()`` never waits for them.
@@ -160,7 +164,7 @@ class Books:
             assert error is not None
             self.outbox.dead(item, error)
         with self._lock:
-            held = self._resume_or_pause(verdict.fate)
+            held = self._resume_or_pause(verdict.fate, started)
             if verdict.fate is Fate.DELIVERED:
                 self.delivered += 1
             elif verdict.fate is Fate.DEAD:
@@ -183,11 +187,14 @@ class Books:
             assert error is not None
             self.report(item.event, error)
 
-    def _resume_or_pause(self, outcome: Fate) -> list[Item]:
+    def _resume_or_pause(self, outcome: Fate, started: float) -> list[Item]:
         """Under the lock: start, extend or end a pause; the events to give back (a new pause
-        returns what was taken ahead)."""
+        returns what was taken ahead). A refusal of an attempt begun before the last resume
+        is late news of the pause that ended: it starts none."""
         held: list[Item] = []
         if outcome is Fate.PAUSE:
+            if self._paused_until is None and started < self._resumed_at:
+                return held
             if self._paused_until is None:
                 log.error(
                     "tracking paused: Intercom refused the token (401/403); events stay "
@@ -202,6 +209,7 @@ class Books:
         elif self._paused_until is not None and (self._probing or outcome is Fate.DELIVERED):
             log.info("tracking resumed: Intercom accepts the token again")
             self._paused_until, self._pauses, self._probing = None, 0, False
+            self._resumed_at = time.monotonic()
         return held
 
     def give_back(self) -> None:

@@ -115,12 +115,13 @@ class ThreadSender:
 
     def _send(self, item: Item) -> None:
         error: Exception | None = None
+        started = time.monotonic()
         try:
             _, call = operations.create_data_event(self._config, item.event, ONCE)
             self._executor.execute(call, abandon=self._stop, guard=self._books.guard)
         except Exception as exc:
             error = exc
-        self._books.finish(item, error, stopping=self._stop.is_set())
+        self._books.finish(item, error, stopping=self._stop.is_set(), started=started)
 
     def check(self) -> None:
         """Any thread may track."""
