@@ -66,7 +66,7 @@ def run_resumable(
         client = connect(
             outbox=outbox,
             unknown_user_retry=args.unknown_user_retry or 0.0,
-            close_timeout=0.5,
+            close_timeout=0.0,  # what is left is in the file: no drain (and no probe)
             on_track_error=_say_failed,  # in the sender's thread, as each one fails
         )
         run = _Run(client, ledger, source, Position(str(file.resolve()), size, *resume, "", rows))
