@@ -153,16 +153,8 @@ class Books:
             now=now,
             unknown_user_retry=self._unknown_user_retry,
         )
-        if verdict.fate is Fate.DELIVERED:
-            self.outbox.done(item)
-        elif verdict.fate is Fate.PAUSE:
-            self.outbox.release([item])
-        elif verdict.fate is Fate.RETRY:
-            again = Item(item.id, item.event, item.attempts + 1, verdict.unknown_since)
-            self.outbox.later(again, now + verdict.after)
-        else:
-            assert error is not None
-            self.outbox.dead(item, error)
+        # Counts and on_track_error first, the outbox last: once flush() sees nothing
+        # pending, the stats it returns and the callbacks it implies are complete.
         with self._lock:
             held = self._resume_or_pause(verdict.fate, started)
             if verdict.fate is Fate.DELIVERED:
@@ -174,6 +166,17 @@ class Books:
             due = log.isEnabledFor(logging.DEBUG) and time.monotonic() - self._logged >= 1.0
             if due:
                 self._logged = time.monotonic()
+        if verdict.fate is Fate.DELIVERED:
+            self.outbox.done(item)
+        elif verdict.fate is Fate.PAUSE:
+            self.outbox.release([item])
+        elif verdict.fate is Fate.RETRY:
+            again = Item(item.id, item.event, item.attempts + 1, verdict.unknown_since)
+            self.outbox.later(again, now + verdict.after)
+        else:
+            assert error is not None
+            self.report(item.event, error)
+            self.outbox.dead(item, error)
         self.outbox.release(held)
         if due:
             log.debug(
@@ -183,9 +186,6 @@ class Books:
                 self.dead,
                 self.outbox.pending(),
             )
-        if verdict.fate is Fate.DEAD:
-            assert error is not None
-            self.report(item.event, error)
 
     def _resume_or_pause(self, outcome: Fate, started: float) -> list[Item]:
         """Under the lock: start, extend or end a pause; the events to give back (a new pause
