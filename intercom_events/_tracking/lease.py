@@ -25,6 +25,9 @@ TTL = 10.0
 """Seconds a lease lasts without renewal: a dead holder on another host is replaced after it."""
 RENEW = 1.0
 """Seconds between renewals (and, while not holding, between tries)."""
+CHECKPOINT = 0.25
+"""Seconds between the keeper's checkpoints: often enough that a busy writer (an event loop's
+``track()``) seldom reaches its own checkpoint threshold."""
 MARGIN = 3.0
 """A holder stops sending this long before its lease would expire unrenewed."""
 
@@ -125,8 +128,11 @@ class Keeper:
         self._held_until = started + TTL - MARGIN if held else 0.0
 
     def _run(self) -> None:
-        while not self._stop.wait(RENEW):
-            self._keep()
+        renewed = time.monotonic()
+        while not self._stop.wait(CHECKPOINT):
+            if time.monotonic() - renewed >= RENEW:
+                renewed = time.monotonic()
+                self._keep()
             with contextlib.suppress(sqlite3.Error):  # a checkpoint is only an optimisation
                 self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
         try:
