@@ -27,7 +27,8 @@ from intercom_events import (
 from intercom_events.cli import main
 
 # The reader's unit tests reach into the CLI's private file reader, as core tests do into _core.
-from intercom_events.cli._importer import BadRow, EventFile, failed_line, read_events, scalar
+from intercom_events.cli._failed import failed_line
+from intercom_events.cli._importer import BadRow, EventFile, read_events, scalar
 from intercom_events.testing import FakeIntercom
 
 

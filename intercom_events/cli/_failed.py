@@ -1,4 +1,4 @@
-"""The failed file an import writes, in the format its name asks for, and its rejects.
+"""The failed rows an import writes, in the format the file's name asks for, and its rejects.
 
 ``--failed x.csv`` is CSV with the importer's columns (``metadata`` as a JSON object) and an
 ``error`` column the importer ignores; any other name is JSON lines. Either can be fixed and
@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._importer import FIELDS, json_line
+import attrs
 
-__all__ = ["FailedFile"]
+from ..models import DataEvent, MonetaryAmount, RichLink
+from ._importer import FIELDS, BadRow
+from ._output import describe
+
+__all__ = ["FailedFile", "failed_line", "json_line", "record"]
 
 COLUMNS = (*FIELDS, "error")
 
@@ -88,3 +93,37 @@ def _cell(value: object) -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, default=str, ensure_ascii=False)
     return str(value)
+
+
+def record(item: DataEvent | BadRow) -> dict[str, Any]:
+    """A row of the importer's own format: an event's fields, or what a bad row held."""
+    if isinstance(item, BadRow):
+        return dict(item.row) if isinstance(item.row, dict) else {"row": item.row}
+    found = {name: _plain(getattr(item, name)) for name in FIELDS}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def failed_line(item: DataEvent | BadRow, error: Exception) -> str:
+    """A failed event as a line of the importer's own format, with ``error`` added."""
+    return json_line({**record(item), "error": describe(error)})
+
+
+def json_line(row: dict[str, Any]) -> str:
+    """A row as one line of JSON (UTF-8 where it can be)."""
+    text = json.dumps(row, default=str, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from undecodable input: escaped instead
+        return json.dumps(row, default=str)
+    return text
+
+
+def _plain(value: object) -> object:
+    """A value as JSON the importer reads back: typed metadata as its wire object."""
+    if isinstance(value, RichLink | MonetaryAmount):
+        return attrs.asdict(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value

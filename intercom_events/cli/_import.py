@@ -17,8 +17,8 @@ from typing import Any, TextIO
 from ..client import DataEventsClient
 from ..errors import ForbiddenError, UnauthorizedError
 from ..models import DataEvent
-from ._failed import FailedFile
-from ._importer import BadRow, EventFile, record
+from ._failed import FailedFile, record
+from ._importer import BadRow, EventFile
 from ._output import describe, stderr, who
 from ._parser import count_flag, seconds_flag
 from ._progress import ImportProgress

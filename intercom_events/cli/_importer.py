@@ -1,10 +1,9 @@
-"""Reading events from ``.jsonl`` and ``.csv`` files, and writing the failed ones back.
+"""Reading events from ``.jsonl`` and ``.csv`` files (``_failed`` writes the failed ones back).
 
 Rows stream one at a time. A row that cannot become a valid :class:`DataEvent` (not JSON or
 not UTF-8, unknown fields, wrong types, a rule of the API broken) is a :class:`BadRow` whose
-error names its line; it is reported as failed like an event the API refused. The failed file
-has the jsonl format plus an ``error`` field the importer ignores, so re-running on it retries
-just those rows.
+error names its line; it is reported as failed like an event the API refused. An
+:class:`EventFile` knows how far it has read and a digest of that part, so an import resumes.
 
 CSV: a header row naming ``event_name``, ``created_at``, ``user_id`` / ``email`` / ``id``,
 ``metadata.KEY`` columns and a ``metadata`` column holding a JSON object; an empty cell is
@@ -22,7 +21,6 @@ import json
 import math
 import re
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -30,19 +28,9 @@ import attrs
 
 from .._core.validation import json_body, parse_time, prepare_event
 from ..errors import InvalidEventError
-from ..models import DataEvent, MonetaryAmount, RichLink
-from ._output import describe
+from ..models import DataEvent
 
-__all__ = [
-    "FIELDS",
-    "BadRow",
-    "EventFile",
-    "failed_line",
-    "json_line",
-    "read_events",
-    "record",
-    "scalar",
-]
+__all__ = ["FIELDS", "BadRow", "EventFile", "read_events", "scalar"]
 
 FIELDS = ("event_name", "created_at", "user_id", "email", "id", "metadata")
 IDENTIFIERS = ("user_id", "email", "id")
@@ -308,33 +296,3 @@ def _check(event: DataEvent) -> None:
 def _text(value: Any) -> Any:
     """Identifiers given as JSON integers are read as text; other types fail in DataEvent."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def record(item: DataEvent | BadRow) -> dict[str, Any]:
-    """A row of the importer's own format: an event's fields, or what a bad row held."""
-    if isinstance(item, BadRow):
-        return dict(item.row) if isinstance(item.row, dict) else {"row": item.row}
-    found = {name: _plain(getattr(item, name)) for name in FIELDS}
-    return {name: value for name, value in found.items() if value is not None}
-
-
-def failed_line(item: DataEvent | BadRow, error: Exception) -> str:
-    """A failed event as a line of the importer's own format, with ``error`` added."""
-    return json_line({**record(item), "error": describe(error)})
-
-
-def json_line(row: dict[str, Any]) -> str:
-    """A row as one line of JSON (UTF-8 where it can be)."""
-    text = json.dumps(row, default=str, ensure_ascii=False)
-    return text if _is_utf8(text) else json.dumps(row, default=str)
-
-
-def _plain(value: object) -> object:
-    """A value as JSON the importer reads back: typed metadata as its wire object."""
-    if isinstance(value, RichLink | MonetaryAmount):
-        return attrs.asdict(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value

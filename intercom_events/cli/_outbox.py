@@ -23,7 +23,7 @@ import attrs
 
 from .. import SQLiteOutbox
 from ..client import DataEventsClient
-from ._importer import failed_line
+from ._failed import failed_line
 from ._output import describe, emit, iso, table, who
 from ._parser import seconds_flag
 

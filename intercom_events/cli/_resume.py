@@ -20,8 +20,8 @@ from .._tracking.sqlite import SQLiteOutbox
 from ..client import DataEventsClient
 from ..errors import InvalidEventError
 from ..models import DataEvent
-from ._failed import FailedFile
-from ._importer import BadRow, EventFile, record
+from ._failed import FailedFile, record
+from ._importer import BadRow, EventFile
 from ._output import describe, stderr, who
 from ._progress import ImportProgress
 
