@@ -566,3 +566,16 @@ def test_a_late_refusal_from_before_the_resume_starts_no_new_pause(
     assert not books.paused
     assert caplog.text.count("tracking paused") == 1
     assert outbox.pending() == 2  # the late one stays, to be sent again
+
+
+@pytest.mark.parametrize(("durable", "level"), [("process", 1), ("fsync", 2)])
+def test_durability_sets_how_sqlite_syncs(tmp_path: Path, durable: str, level: int) -> None:
+    """WAL with synchronous=NORMAL survives a killed process; FULL also a power loss."""
+    outbox = SQLiteOutbox(tmp_path / "outbox.sqlite3", durable=durable)
+    with DataEventsClient(
+        token="t", base_url="http://127.0.0.1:9", outbox=outbox, close_timeout=0
+    ) as client:
+        client.track(event_name="kept", user_id="u1")
+        connection = client.outbox._connection()  # the connection track() committed on
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert connection.execute("PRAGMA synchronous").fetchone() == (level,)
