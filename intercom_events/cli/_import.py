@@ -40,7 +40,7 @@ def add_commands(commands: Any) -> None:
         type=count_flag("concurrency"),
         default=16,
         metavar="N",
-        help="requests in flight (16)",
+        help="requests in flight with --no-outbox (16); an outbox's sender keeps 8",
     )
     imports.add_argument(
         "--failed",
