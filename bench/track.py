@@ -299,15 +299,22 @@ def analytics(sink: Server, n: int) -> Run:
                 properties=fields["metadata"],
             )
 
-        call(event(next(_serial)))
-        client.flush()
-        gc.collect()
-        started = time.perf_counter()
-        samples = paced(n, call)
-        client.flush()
-        drain = time.perf_counter() - started
+        return _timed(client, call, n, errors)
     finally:
         client.shutdown()
+
+
+def _timed(
+    client: Any, call: Callable[[dict[str, Any]], None], n: int, errors: list[object]
+) -> Run:
+    """A warm-up call, then ``n`` paced calls and the drain, for an in-memory SDK client."""
+    call(event(next(_serial)))
+    client.flush()
+    gc.collect()
+    started = time.perf_counter()
+    samples = paced(n, call)
+    client.flush()
+    drain = time.perf_counter() - started
     assert not errors, errors[:3]
     return Run(samples, drain, n)
 
@@ -332,17 +339,9 @@ def posthog(sink: Server, n: int) -> Run:
                 properties=fields["metadata"],
             )
 
-        call(event(next(_serial)))
-        client.flush()
-        gc.collect()
-        started = time.perf_counter()
-        samples = paced(n, call)
-        client.flush()
-        drain = time.perf_counter() - started
+        return _timed(client, call, n, errors)
     finally:
         client.shutdown()
-    assert not errors, errors[:3]
-    return Run(samples, drain, n)
 
 
 def bare_sqlite(n: int, directory: str) -> Run:
