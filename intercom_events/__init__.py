@@ -50,6 +50,7 @@ from .models import (
     DataEventSummaryItem,
     EventSummary,
     FailedEvent,
+    GateStats,
     MonetaryAmount,
     Pages,
     RichLink,
@@ -59,6 +60,7 @@ from .pager import AsyncDataEventPager, DataEventPager
 from .raw import AsyncRawDataEventsClient, RawDataEventsClient
 
 if TYPE_CHECKING:
+    from ._fleet.redis_gate import RedisRateGate
     from .aio_client import AsyncDataEventsClient
 
 logging.getLogger("intercom_events").addHandler(logging.NullHandler())
@@ -71,6 +73,10 @@ def __getattr__(name: str) -> Any:
         from .aio_client import AsyncDataEventsClient
 
         return AsyncDataEventsClient
+    if name == "RedisRateGate":  # it needs asyncio too (and redis, once one is made)
+        from ._fleet.redis_gate import RedisRateGate
+
+        return RedisRateGate
     raise AttributeError(f"module 'intercom_events' has no attribute {name!r}")
 
 
@@ -95,6 +101,7 @@ __all__ = [
     "EventSummary",
     "FailedEvent",
     "ForbiddenError",
+    "GateStats",
     "IntercomError",
     "IntercomEventWarning",
     "IntercomHttpResponse",
@@ -107,6 +114,7 @@ __all__ = [
     "Pages",
     "RateLimit",
     "RawDataEventsClient",
+    "RedisRateGate",
     "RequestOptions",
     "ResponseDecodeError",
     "RetryPolicy",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from ._core.config import ClientConfig, resolve_config
 from ._core.ratelimit import RateGate, RateLimit
@@ -24,6 +24,9 @@ from ._tracking.tracker import CONCURRENCY, Sender, Tracker
 from ._transport.forks import renew_after_fork
 from ._transport.gate import LocalRateGate
 from .models import DataEvent, Metadata, Timestamp, TrackingStats
+
+if TYPE_CHECKING:
+    from ._fleet.redis_gate import RedisRateGate
 
 __all__ = ["ClientBase", "LockedPins"]
 
@@ -83,6 +86,8 @@ class ClientBase(Generic[SessionT, ExecutorT, RawT, SenderT]):
     """The class of ``with_raw_response``."""
     _sender_type: type[SenderT]
     """The tracking sender (threads or tasks) that drains the outbox."""
+    _asynchronous = False
+    """Whether this client's calls run in an event loop."""
 
     def __init__(
         self,
@@ -98,6 +103,7 @@ class ClientBase(Generic[SessionT, ExecutorT, RawT, SenderT]):
         session: SessionT | None = None,
         headers: Mapping[str, str] | None = None,
         allow_insecure_http: bool = False,
+        rate_gate: RedisRateGate | None = None,
         outbox: MemoryOutbox | SQLiteOutbox | str | os.PathLike[str] | None = None,
         close_timeout: float = 5.0,
         on_track_error: OnTrackError | None = None,
@@ -123,7 +129,7 @@ class ClientBase(Generic[SessionT, ExecutorT, RawT, SenderT]):
             on_track_error=on_track_error,
             unknown_user_retry=unknown_user_retry,
         )
-        self._gate = LocalRateGate()
+        self._gate = self._rate_gate(rate_gate)
         self._pins = self._tracker.pins(LockedPins())
         self._executor = self._executor_type(self._config, self._gate, session)
         self.with_raw_response = self._raw_type(self._config, self._executor, self._pins)
@@ -131,6 +137,17 @@ class ClientBase(Generic[SessionT, ExecutorT, RawT, SenderT]):
             self._tracker.books, self._executor, self._config, concurrency=CONCURRENCY
         )
         self._opened()
+
+    def _rate_gate(self, gate: RedisRateGate | None) -> RateGate:
+        """The gate every request of this client waits at: a fleet's, or its own."""
+        if gate is None:
+            return LocalRateGate()
+        from ._fleet.redis_gate import RedisRateGate  # asyncio with it: only when asked for
+
+        if not isinstance(gate, RedisRateGate):
+            raise TypeError(f"rate_gate must be a RedisRateGate or None, got {type(gate).__name__}")
+        gate._check_client(asynchronous=self._asynchronous)
+        return gate
 
     def _opened(self) -> None:
         """The client is made (the sync client starts sending an SQLite file's events now)."""

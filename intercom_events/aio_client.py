@@ -57,6 +57,7 @@ class AsyncDataEventsClient(
     _executor_type = AiohttpExecutor
     _raw_type = AsyncRawDataEventsClient
     _sender_type = TaskSender
+    _asynchronous = True
 
     async def create_data_event(
         self,

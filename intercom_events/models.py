@@ -20,6 +20,7 @@ from .errors import InvalidEventError
 
 __all__ = [
     "BulkResult",
+    "GateStats",
     "DataEvent",
     "DataEventList",
     "DataEventSummary",
@@ -327,3 +328,15 @@ class TrackingStats:
     """Attempts this client's sender will make again (transient failure, 401/403, 404)."""
     lost: int = 0
     """Memory-outbox events undelivered at close (each passed to ``on_track_error``)."""
+
+
+@attrs.frozen
+class GateStats:
+    """What a :class:`RedisRateGate` did in this process since it was made."""
+
+    granted: int = 0
+    """Slots the fleet's window in Redis granted."""
+    waited: int = 0
+    """Times Redis said to wait (the window spent, or the first request still out)."""
+    fallbacks: int = 0
+    """Times Redis failed or was slow and the gate fell back to the in-process window."""

@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 
 from .headers import Headers
 
-__all__ = ["HINTED_STATUSES", "hinted_wait", "reset_wait"]
+__all__ = ["HINTED_STATUSES", "hinted_wait", "reset_wait", "response_date"]
 
 HINTED_STATUSES = frozenset({429, 503})
 """The statuses whose hint decides the wait before a retry."""
@@ -59,7 +59,13 @@ def _http_date(value: str) -> float | None:
         return None
 
 
-def _server_now(headers: Headers, now: float) -> float:
+def response_date(headers: Headers) -> float | None:
+    """The response's ``Date`` as Unix time, or None when it has none that parses."""
     date = headers.get("date")
     moment = _http_date(date) if date else None
+    return moment if moment is not None and math.isfinite(moment) else None
+
+
+def _server_now(headers: Headers, now: float) -> float:
+    moment = response_date(headers)
     return now if moment is None else moment

@@ -9,13 +9,13 @@ slow or non-JSON answers, redirects.
 
 from typing import TYPE_CHECKING, Any
 
-from ._faults import FAULT_KINDS
+from ._faults import FAULT_KINDS, WindowCount
 from ._wire import RecordedRequest
 
 if TYPE_CHECKING:
     from ._server import FakeIntercom
 
-__all__ = ["FAULT_KINDS", "FakeIntercom", "RecordedRequest"]
+__all__ = ["FAULT_KINDS", "FakeIntercom", "RecordedRequest", "WindowCount"]
 
 
 def __getattr__(name: str) -> Any:

@@ -156,6 +156,18 @@ class FaultPlan:
             return hit
 
 
+@attrs.frozen
+class WindowCount:
+    """One rate-limit window as the fake counted it."""
+
+    start: int
+    """The window's start, Unix seconds on the fake's clock."""
+    allowed: int
+    """Requests answered normally in the window."""
+    refused: int
+    """Requests refused with 429 in the window."""
+
+
 class RateLimiter:
     """N requests per window (10 s, as Intercom's), windows aligned to ``floor(now / window)``."""
 
@@ -168,6 +180,15 @@ class RateLimiter:
         self._window: int | None = None
         self._count = 0
         self._lock = threading.Lock()
+        self._tally: dict[int, list[int]] = {}
+
+    def windows(self) -> list[WindowCount]:
+        """What each window that saw a request allowed and refused, oldest first."""
+        with self._lock:
+            return [
+                WindowCount(start=index * self.window, allowed=allowed, refused=refused)
+                for index, (allowed, refused) in sorted(self._tally.items())
+            ]
 
     def hit(self) -> tuple[bool, dict[str, str]]:
         """Count one request; return whether it is allowed and the ``X-RateLimit-*`` headers."""
@@ -177,6 +198,7 @@ class RateLimiter:
                 self._window, self._count = window, 0
             self._count += 1
             allowed = self._count <= self.limit
+            self._tally.setdefault(window, [0, 0])[0 if allowed else 1] += 1
             headers = {
                 "X-RateLimit-Limit": str(self.limit),
                 "X-RateLimit-Remaining": str(max(0, self.limit - self._count)),

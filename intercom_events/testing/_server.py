@@ -18,7 +18,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from ._faults import DEFAULT_SLOW_DELAY, WINDOW_SECONDS, FaultPlan, RateLimiter
+from ._faults import DEFAULT_SLOW_DELAY, WINDOW_SECONDS, FaultPlan, RateLimiter, WindowCount
 from ._http import Handler
 from ._store import Store
 from ._wire import RecordedRequest
@@ -54,6 +54,7 @@ class FakeIntercom:
         self._store = Store(seed)
         self._faults = FaultPlan(seed)
         limiter = RateLimiter(rate_limit, clock, window) if rate_limit is not None else None
+        self._limiter = limiter
         self._http = Handler(
             token=token, store=self._store, faults=self._faults, limiter=limiter, clock=clock
         )
@@ -93,6 +94,11 @@ class FakeIntercom:
     def requests(self) -> list[RecordedRequest]:
         """Every request seen, rejected and faulted ones included, in arrival order."""
         return self._store.requests()
+
+    @property
+    def rate_windows(self) -> list[WindowCount]:
+        """Each rate-limit window that saw a request: start, allowed, refused (429)."""
+        return self._limiter.windows() if self._limiter is not None else []
 
     def inject(
         self,
