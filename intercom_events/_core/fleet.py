@@ -2,10 +2,10 @@
 
 A shared store (``_fleet``: Redis) keeps one window for every process of every host; this
 module says what each process tells it and what its answers mean. Windows are named by the
-server's own ``X-RateLimit-Reset`` and compared against the server's clock, estimated from
-each response's ``Date`` (:class:`ServerClock`), so the hosts' clocks need not agree. When
-the store is slow or down, :class:`Breaker` sends the gate back to its in-process window
-until the next retry.
+server's own ``X-RateLimit-Reset`` and compared against the server's clock, which the store
+keeps as an offset from its own clock, learnt from responses' ``Date``: no host's clock is
+read at all. When the store is slow or down, :class:`Breaker` sends the gate back to its
+in-process window until the next retry.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ __all__ = [
     "SLOW",
     "Breaker",
     "Report",
-    "ServerClock",
     "answer",
     "report",
 ]
@@ -38,35 +37,10 @@ PROBE_TTL = 2.0
 IDLE = 600.0
 """Seconds an unused window stays in the store."""
 STEP = 2.0
-"""An estimate of the server's clock this far below the best one is a local clock step."""
+"""A reading of the server's clock this far below the best one means a clock stepped."""
 
 GRANTED, BUSY, FULL = 0, 1, 2
 """The store's answers to a reserve: a slot; the first request is out; the window is spent."""
-
-
-class ServerClock:
-    """This process's estimate of the server's clock, learnt from responses' ``Date``.
-
-    ``Date`` has whole seconds and is written before the response travels, so every reading
-    is at most the truth: the best (highest) offset seen is kept, and a reading far below it
-    means the local clock stepped forward. Without any ``Date``, the local clock is used.
-    """
-
-    def __init__(self) -> None:
-        self._offset: float | None = None
-
-    def now(self, local: float) -> float:
-        """The server's time now, from the local ``time.time()``."""
-        return local + (self._offset or 0.0)
-
-    def learn(self, headers: Headers, local: float) -> None:
-        """Take a response's ``Date``, read at local time ``local``."""
-        moment = response_date(headers)
-        if moment is None:
-            return
-        offset = moment - local
-        if self._offset is None or offset > self._offset or offset < self._offset - STEP:
-            self._offset = offset
 
 
 @attrs.frozen
@@ -79,16 +53,27 @@ class Report:
     """Requests the server counted in the window."""
     reset: int
     """When the window ends (``X-RateLimit-Reset``); its name in the store."""
+    date: float | None
+    """The response's ``Date``: the server's clock, at most the truth (whole seconds, and
+    written before the response travelled). The store keeps the best reading (the highest
+    offset from its own clock), or a much lower one after a clock step (:data:`STEP`)."""
+
+    def args(self) -> list[str | int]:
+        """The script's arguments for this report (``""``: no ``Date``)."""
+        date = "" if self.date is None else f"{self.date:.3f}"
+        return [self.limit, self.used, self.reset, date, f"{STEP:g}"]
 
 
 def report(headers: Headers | None) -> Report | None:
     """What to record for an attempt's response; None when there was no response."""
     if headers is None:
         return None
+    date = response_date(headers)
     limit = parse_rate_limit(headers)
     if limit is None:
-        return Report(limit=0, used=0, reset=0)
-    return Report(limit=limit.limit, used=limit.limit - limit.remaining, reset=limit.reset)
+        return Report(limit=0, used=0, reset=0, date=date)
+    used = limit.limit - limit.remaining
+    return Report(limit=limit.limit, used=used, reset=limit.reset, date=date)
 
 
 def answer(reply: object) -> float:

@@ -1,11 +1,11 @@
 """The Lua script that keeps a fleet's window in Redis: one atomic step per call.
 
-It only counts and compares; what a reply means and what to send is ``_core.fleet``'s. The
+It only counts and compares; what is sent and what a reply means is ``_core.fleet``'s. The
 window is one hash (so it lives in one cluster slot): ``limit``, ``used`` (slots granted or
 counted by the server in the window), ``reset`` (the window's end on the server's clock; absent
 between a window's end and the first response of the next), ``ended`` (the last window that
-ended), ``open`` (the server reports no limit) and ``probe`` (Redis time, in ms, until which
-the fleet's first request is out).
+ended), ``offset`` (the server's clock minus Redis's, from responses' ``Date``), ``open`` (the
+server reports no limit) and ``probe`` (until when the fleet's first request is out).
 """
 
 from __future__ import annotations
@@ -14,23 +14,24 @@ __all__ = ["SCRIPT"]
 
 SCRIPT = """
 local key = KEYS[1]
-local op, now, idle = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local w = redis.call('HMGET', key, 'limit', 'used', 'reset', 'ended', 'open', 'probe')
+local op, idle = ARGV[1], tonumber(ARGV[2])
+local w = redis.call('HMGET', key, 'limit', 'used', 'reset', 'ended', 'open', 'probe', 'offset')
 local limit, used, reset = tonumber(w[1]), tonumber(w[2]) or 0, tonumber(w[3])
-local ended = tonumber(w[4]) or 0
+local ended, offset = tonumber(w[4]) or 0, tonumber(w[7])
+local t = redis.call('TIME')
+local clock = tonumber(t[1]) + tonumber(t[2]) / 1000000
 redis.call('PEXPIRE', key, idle)
 if op == 'reserve' then
   if w[5] == '1' then return {0, 0} end
+  local now = clock + (offset or 0)
   if reset and now >= reset then
     redis.call('HSET', key, 'ended', reset, 'used', 0)
     redis.call('HDEL', key, 'reset')
     reset, used = nil, 0
   end
   if not limit then
-    local t = redis.call('TIME')
-    local clock = t[1] * 1000 + math.floor(t[2] / 1000)
     if (tonumber(w[6]) or 0) > clock then return {1, 0} end
-    redis.call('HSET', key, 'probe', clock + tonumber(ARGV[4]))
+    redis.call('HSET', key, 'probe', clock + tonumber(ARGV[3]))
     return {0, 0}
   end
   if used < limit then
@@ -40,15 +41,24 @@ if op == 'reserve' then
   if reset then return {2, math.ceil((reset - now) * 1000)} end
   return {1, 0}
 end
--- record: ARGV[4] the limit (0: none reported), ARGV[5] used, ARGV[6] the window's end
-local new_limit, server_used, new_reset = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+-- record: ARGV[3] the limit (0: none reported), [4] used, [5] the window's end,
+-- [6] the response's Date ('' if none), [7] the step past which a lower reading is taken
+local new_limit, server_used, new_reset = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local date, step = tonumber(ARGV[6]), tonumber(ARGV[7])
 redis.call('HDEL', key, 'probe')
+if date then
+  local seen = date - clock
+  if not offset or seen > offset or seen < offset - step then
+    offset = seen
+    redis.call('HSET', key, 'offset', offset)
+  end
+end
 if new_limit == 0 then
   if not limit then redis.call('HSET', key, 'open', 1) end
   return {0, 0}
 end
 redis.call('HDEL', key, 'open')
-if new_reset <= ended or new_reset <= now then return {0, 0} end
+if new_reset <= ended or new_reset <= clock + (offset or 0) then return {0, 0} end
 if not reset then
   -- the first answer of a window: the slots granted since it began count too
   redis.call('HSET', key, 'limit', new_limit, 'reset', new_reset)

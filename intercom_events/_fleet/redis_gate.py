@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .._core.checks import kind, number
-from .._core.fleet import IDLE, PROBE_TTL, RETRY_EVERY, SLOW, Breaker, ServerClock, answer, report
+from .._core.fleet import IDLE, PROBE_TTL, RETRY_EVERY, SLOW, Breaker, answer, report
 from .._core.headers import Headers
 from .._core.ratelimit import RateLimit
 from .._transport.forks import renew_after_fork
@@ -49,9 +49,9 @@ class RedisRateGate:
 
     Pass it as ``rate_gate=`` to any number of clients; use one ``key`` per Intercom app. The
     window is sized from the server's ``X-RateLimit-*`` headers and named by its reset time
-    on the server's clock, so hosts' clocks need not agree. When a Redis command fails or
-    takes over ``slow`` seconds, the gate uses the client's own window instead, logs one
-    WARNING, and tries Redis again every ``retry_every`` seconds.
+    on the server's clock (learnt from responses' ``Date``), so hosts' clocks need not agree.
+    When a Redis command fails or takes over ``slow`` seconds, the gate uses the client's
+    own window instead, logs one WARNING, and tries Redis again every ``retry_every`` seconds.
 
     ``url_or_client`` is a ``redis://`` URL (the gate makes its own clients, with ``slow``
     as their socket timeout) or a ``redis.Redis`` for sync clients / ``redis.asyncio.Redis``
@@ -92,7 +92,6 @@ class RedisRateGate:
         self.key = key
         self._loop: asyncio.AbstractEventLoop | None = None
         self._local = LocalRateGate()
-        self._clock = ServerClock()
         self._lock = threading.Lock()
         renew_after_fork(self)
 
@@ -195,25 +194,21 @@ class RedisRateGate:
             await self._async.registered_client.aclose()
             self._async = self._loop = None
 
-    def _reserve_args(self, now: float) -> list[str | float] | None:
+    def _reserve_args(self, now: float) -> list[str | int] | None:
         with self._lock:
             if not self._breaker.use_store(time.monotonic()):
                 return None
-            server_now = self._clock.now(now)
-        return ["reserve", f"{server_now:.3f}", int(IDLE * 1000), int(PROBE_TTL * 1000)]
+        return ["reserve", int(IDLE * 1000), f"{PROBE_TTL:g}"]
 
-    def _record_args(self, headers: Headers | None, now: float) -> list[str | float] | None:
+    def _record_args(self, headers: Headers | None, now: float) -> list[str | int] | None:
         self._local.record(headers, now)
         seen = report(headers)
-        if headers is None or seen is None:  # no response: nothing to tell the fleet
+        if seen is None:  # no response: nothing to tell the fleet
             return None
         with self._lock:
-            self._clock.learn(headers, now)
             if not self._breaker.use_store(time.monotonic()):
                 return None
-            server_now = self._clock.now(now)
-        window = [seen.limit, seen.used, seen.reset]
-        return ["record", f"{server_now:.3f}", int(IDLE * 1000), *window]
+        return ["record", int(IDLE * 1000), *seen.args()]
 
     def _granted(self, started: float, wait: float) -> float:
         self._ended(started, None)
@@ -237,24 +232,32 @@ class RedisRateGate:
         elif change == "back":
             log.info("rate gate %r: Redis answers again; the fleet's window is back", self.key)
 
+    def _options(self, retry: Any) -> dict[str, Any]:
+        """A gate's own clients: each command bounded by ``slow``, no retries or backoff
+        (the next request's try is the retry)."""
+        from redis.backoff import NoBackoff
+
+        slow = self._breaker.slow
+        return {
+            "socket_timeout": slow,
+            "socket_connect_timeout": slow,
+            "retry": retry(NoBackoff(), 0),
+        }
+
     def _sync_script(self) -> Any:
         if self._sync is None:
-            redis = _import_redis()
-            timeout = self._breaker.slow
-            client = redis.Redis.from_url(
-                self._url, socket_timeout=timeout, socket_connect_timeout=timeout
-            )
+            from redis.retry import Retry
+
+            client = _import_redis().Redis.from_url(self._url, **self._options(Retry))
             self._sync = client.register_script(SCRIPT)
         return self._sync
 
     def _async_script(self) -> Any:
         loop = asyncio.get_running_loop()
         if self._url is not None and (self._async is None or self._loop is not loop):
-            redis = _import_redis()
-            timeout = self._breaker.slow
-            client = redis.asyncio.Redis.from_url(
-                self._url, socket_timeout=timeout, socket_connect_timeout=timeout
-            )
+            from redis.asyncio.retry import Retry
+
+            client = _import_redis().asyncio.Redis.from_url(self._url, **self._options(Retry))
             self._async, self._loop = client.register_script(SCRIPT), loop
         if self._async is None:
             raise TypeError("this gate was made from a redis.Redis: async clients need a URL")
