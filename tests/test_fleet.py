@@ -397,3 +397,62 @@ def test_the_redis_password_never_shows(tmp_path: Path, caplog: pytest.LogCaptur
         bad.close()
     finally:
         server.stop()
+
+
+# -- the CLI: --rate-gate on send and import ---------------------------------------------------
+
+
+def run_cli(fake: FakeIntercom, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "intercom_events", "--base-url", fake.url]
+    return subprocess.run(
+        [*command, "--token", fake.token, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytestmark_redis
+def test_cli_import_and_send_share_the_fleet_window(
+    redis_server: RedisServer, key: str, tmp_path: Path
+) -> None:
+    rows = tmp_path / "events.jsonl"
+    rows.write_text(
+        "".join(
+            f'{{"event_name": "cli", "user_id": "u{i}", "created_at": {RECENT}}}\n'
+            for i in range(12)
+        ),
+        encoding="utf-8",
+    )
+    gate = ["--rate-gate", redis_server.url, "--rate-gate-key", key]
+    with FakeIntercom(token=TOKEN, rate_limit=5, window=1) as fake:
+        for i in range(12):
+            fake.add_user(user_id=f"u{i}")
+        imported = run_cli(fake, "import", str(rows), "--no-progress", *gate)
+        sent = run_cli(fake, "send", "cli-one", "--user-id", "u0", *gate)
+        refused = sum(window.refused for window in fake.rate_windows)
+        stored = len(fake.events)
+    assert imported.returncode == 0, imported.stderr
+    assert sent.returncode == 0, sent.stderr
+    assert f"rate gate {key}: 12 slots granted" in imported.stderr
+    assert f"rate gate {key}: 1 slots granted" in sent.stderr
+    assert (refused, stored) == (0, 13)
+    redis_client = redis.Redis.from_url(redis_server.url)
+    assert redis_client.hget(key, "limit") == b"5"
+    redis_client.close()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--rate-gate", "redis://127.0.0.1:1/0"], "--rate-gate-key"),
+        (["--rate-gate-key", "k"], "needs --rate-gate URL"),
+    ],
+)
+def test_cli_rate_gate_needs_its_key(flags: list[str], message: str) -> None:
+    with FakeIntercom(token=TOKEN) as fake:
+        done = run_cli(fake, "send", "x", "--user-id", "u", *flags)
+        assert fake.requests == []
+    assert done.returncode == 2
+    assert message in done.stderr

@@ -10,12 +10,17 @@ import argparse
 import functools
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ..errors import APIConnectionError, APIStatusError, IntercomError, InvalidEventError
 from . import _demo, _events, _fake, _import, _outbox
 from ._output import warning_line
-from ._parser import add_global_options, new_parser
+from ._parser import add_global_options, add_rate_gate_options, new_parser
+
+if TYPE_CHECKING:
+    from .._fleet.redis_gate import RedisRateGate
+    from ..client import DataEventsClient
 
 __all__ = ["main"]
 
@@ -32,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, sub in commands.choices.items():
         if name != "fake":  # the fake takes only its own options (and --token)
             add_global_options(sub, top=False)
+        if name in ("send", "import"):
+            add_rate_gate_options(sub)
     return parser
 
 
@@ -59,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{error.filename}: " if error.filename else ""
         print(f"error: {where}{error.strerror or error}", file=sys.stderr)
         return 2
-    except (IntercomError, ValueError) as error:
+    except (IntercomError, ValueError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -67,9 +74,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from ..client import DataEventsClient
 
+    gate = _rate_gate(args)
     connect = functools.partial(
-        DataEventsClient, args.token, region=args.region, base_url=args.base_url
+        DataEventsClient, args.token, region=args.region, base_url=args.base_url, rate_gate=gate
     )
+    try:
+        return _dispatch(args, connect)
+    finally:
+        if gate is not None:
+            stats = gate.stats()
+            print(
+                f"rate gate {gate.key}: {stats.granted} slots granted, {stats.waited} waits,"
+                f" {stats.fallbacks} fallbacks to this process's own window",
+                file=sys.stderr,
+            )
+            gate.close()
+
+
+def _rate_gate(args: argparse.Namespace) -> RedisRateGate | None:
+    """The fleet's gate that ``--rate-gate`` names, or None."""
+    url, key = getattr(args, "rate_gate", None), getattr(args, "rate_gate_key", None)
+    if url is None:
+        if key is not None:
+            raise InvalidEventError("--rate-gate-key", "needs --rate-gate URL")
+        return None
+    if key is None:
+        raise InvalidEventError("--rate-gate", "needs --rate-gate-key (one key per Intercom app)")
+    from .._fleet.redis_gate import RedisRateGate
+
+    return RedisRateGate(url, key=key)
+
+
+def _dispatch(args: argparse.Namespace, connect: Callable[..., DataEventsClient]) -> int:
     if args.command == "outbox":  # a client only for ``drain``: the others need no token
         return _outbox.run_outbox(args, connect, sys.stdout)
     if args.command == "import":  # its client depends on its options

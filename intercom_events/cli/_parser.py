@@ -18,7 +18,10 @@ from .._core.validation import parse_time
 from .._version import __version__
 from ..errors import InvalidEventError
 
-__all__ = ["add_global_options", "count_flag", "new_parser", "seconds_flag", "time_flag"]
+__all__ = [
+    "add_global_options",
+    "add_rate_gate_options",
+    "count_flag", "new_parser", "seconds_flag", "time_flag"]
 
 T = TypeVar("T")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
@@ -52,6 +55,21 @@ def add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     parser.add_argument("--token", default=default, help=_ACCESS_HELP)
     parser.add_argument(
         "--json", action="store_true", default=False if top else default, help="JSON output"
+    )
+
+
+def add_rate_gate_options(parser: argparse.ArgumentParser) -> None:
+    """``--rate-gate`` and its key: one rate-limit window for every process sending."""
+    parser.add_argument(
+        "--rate-gate",
+        metavar="URL",
+        help="share the rate limit with every process using this Redis "
+        "(redis://host:6379/0; needs intercom-events[redis]) and --rate-gate-key",
+    )
+    parser.add_argument(
+        "--rate-gate-key",
+        metavar="KEY",
+        help="the window's Redis key: one per Intercom app, e.g. intercom-events:my-app",
     )
 
 
