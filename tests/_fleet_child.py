@@ -18,7 +18,8 @@ from intercom_events import DataEventsClient, RedisRateGate, SQLiteOutbox
 def main() -> None:
     args = json.loads(sys.argv[1])
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    gate = RedisRateGate(args["redis"], key=args["key"]) if args["redis"] else None
+    redis, key = args["redis"], args["key"]
+    gate = RedisRateGate(redis, key=key, slow=args["slow"]) if redis else None
     outbox = SQLiteOutbox(args["outbox"])
     client = DataEventsClient(
         token=args["token"], base_url=args["url"], rate_gate=gate, outbox=outbox

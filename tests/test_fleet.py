@@ -8,7 +8,10 @@ executors; the fault tests kill Redis or make it sleep mid-run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -63,8 +66,8 @@ def test_replies_decode_to_waits_and_anything_else_is_refused() -> None:
     assert answer([0, 0]) == 0
     assert answer([1, 0]) == PROBE_POLL
     assert answer([2, 1500]) == pytest.approx(1.5 + MARGIN)
-    for bad in (None, "OK", [2], [3, 0], [2, -1], [0, 0, 0], ["x", 0]):
-        with pytest.raises(ValueError):
+    for bad in (None, "OK", b"OK", [2], [3, 0], [2, -1], [0, 0, 0], ["x", 0], [True, 0]):
+        with pytest.raises(ValueError, match="not a gate reply"):
             answer(bad)
 
 
@@ -189,10 +192,10 @@ async def test_clients_sharing_a_key_draw_no_429(
         users = [f"u{i}" for i in range(45)]
         for user in users:
             fake.add_user(user_id=user)
-        shared = [RedisRateGate(redis_server.url, key=key) for _ in range(3)]
+        # slow=1: a loaded test machine may stall a command past 50 ms (tested on its own below)
+        shared = [RedisRateGate(redis_server.url, key=key, slow=1.0) for _ in range(3)]
         clients = [
-            make_client(api_kind, token=TOKEN, base_url=fake.url, rate_gate=gate)
-            for gate in shared
+            make_client(api_kind, token=TOKEN, base_url=fake.url, rate_gate=gate) for gate in shared
         ]
         events = [DataEvent(event_name="fleet", user_id=user, created_at=RECENT) for user in users]
         try:
@@ -222,7 +225,7 @@ async def test_clients_sharing_a_key_draw_no_429(
 def test_a_given_redis_client_is_used_as_it_is(redis_server: RedisServer, key: str) -> None:
     sync = redis.Redis.from_url(redis_server.url, socket_timeout=1)
     gate = RedisRateGate(sync, key=key)
-    with FakeIntercom(token=TOKEN) as fake, pytest.raises(TypeError, match="redis.asyncio"):
+    with FakeIntercom(token=TOKEN) as fake, pytest.raises(TypeError, match=r"redis\.asyncio"):
         AsyncDataEventsClient(token=TOKEN, base_url=fake.url, rate_gate=gate)
     with FakeIntercom(token=TOKEN, rate_limit=3) as fake:
         fake.add_user(user_id="u")
@@ -241,7 +244,7 @@ async def test_a_given_async_redis_client_serves_async_clients(
 ) -> None:
     given = redis.asyncio.Redis.from_url(redis_server.url, socket_timeout=1)
     gate = RedisRateGate(given, key=key)
-    with pytest.raises(TypeError, match="redis.Redis"):
+    with pytest.raises(TypeError, match=r"redis\.Redis"):
         DataEventsClient(token=TOKEN, base_url="http://127.0.0.1:1", rate_gate=gate)
     with FakeIntercom(token=TOKEN, rate_limit=3) as fake:
         fake.add_user(user_id="u")
@@ -456,3 +459,33 @@ def test_cli_rate_gate_needs_its_key(flags: list[str], message: str) -> None:
         assert fake.requests == []
     assert done.returncode == 2
     assert message in done.stderr
+
+
+@pytestmark_redis
+@pytest.mark.filterwarnings("ignore:.*multi-threaded.*fork:DeprecationWarning")
+def test_a_forked_child_takes_slots_on_its_own_connection(
+    redis_server: RedisServer, key: str
+) -> None:
+    gate = RedisRateGate(redis_server.url, key=key)
+    assert gate.reserve(0.0) == 0
+    now = server_time()
+    gate.record(window_headers(remaining=8, reset=now + 30, date=now, limit=10), 0.0)
+    pid = os.fork()
+    if pid == 0:  # the child: its own socket, the same window
+        code = 1
+        try:
+            code = 0 if [gate.reserve(0.0) for _ in range(3)] == [0, 0, 0] else 1
+        finally:
+            os._exit(code)
+    status = None
+    try:
+        _, status = os.waitpid(pid, 0)
+    finally:
+        if status is None:  # interrupted before the child was reaped: stop it by its pid
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert [gate.reserve(0.0) for _ in range(6)][:5] == [0] * 5  # 2 + 3 + 5 of 10 taken
+    assert 25 < gate.reserve(0.0) <= 30 + MARGIN
+    gate.close()

@@ -55,6 +55,9 @@ def run_fleet(fake: FakeIntercom, folder: Path, redis_url: str | None) -> list[d
                 "token": TOKEN,
                 "redis": redis_url,
                 "key": key,
+                # Three children, a fake and Redis on two loaded cores can stall a command
+                # past the default 50 ms; falling back is tested on its own (test_fleet.py).
+                "slow": 1.0,
                 "outbox": str(folder / f"outbox-{n}-{key[-8:]}.db"),
                 "users": users,
                 "created_at": RECENT,

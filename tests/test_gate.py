@@ -50,7 +50,13 @@ def test_spent_window_waits_for_the_reset_then_rolls_over() -> None:
     assert gate.reserve(101.0) == pytest.approx(9 + MARGIN)
     # After the reset the window's full allowance is back, even before any new answer.
     assert [gate.reserve(110.0) for _ in range(5)] == [0] * 5
-    assert gate.reserve(110.0) == pytest.approx(10 + MARGIN)
+    # Its end is not assumed (no fixed 10 s): spent, the gate polls until an answer says.
+    assert gate.reserve(110.0) == PROBE_POLL
+    gate.record(limit_headers(remaining=0, reset=113), 110.5)  # a 3-second window
+    assert gate.reserve(110.5) == pytest.approx(2.5 + MARGIN)
+    # An answer from a window already over tells nothing.
+    gate.record(limit_headers(remaining=5, reset=110), 111.0)
+    assert gate.reserve(111.0) == pytest.approx(2 + MARGIN)
 
 
 def test_requests_in_flight_count_against_the_allowance() -> None:

@@ -81,9 +81,11 @@ def answer(reply: object) -> float:
 
     Raises ``ValueError`` for a reply that is none of the store's answers.
     """
-    if not isinstance(reply, Sequence) or len(reply) != 2:
+    if isinstance(reply, str | bytes) or not isinstance(reply, Sequence) or len(reply) != 2:
         raise ValueError(f"not a gate reply: {reply!r}")
-    kind, millis = (int(part) for part in reply)
+    if not all(isinstance(part, int) and not isinstance(part, bool) for part in reply):
+        raise ValueError(f"not a gate reply: {reply!r}")
+    kind, millis = int(reply[0]), int(reply[1])
     if kind == GRANTED:
         return 0.0
     if kind == BUSY:

@@ -51,8 +51,8 @@ def parse_rate_limit(headers: Headers) -> RateLimit | None:
     return RateLimit(limit=limit, remaining=min(remaining, limit), reset=int(reset))
 
 
-WINDOW = 10.0
-"""Intercom splits each minute into 10-second windows."""
+LONGEST = 60.0
+"""A reset further ahead than this (seconds) describes no window of Intercom's (10 s)."""
 MARGIN = 0.05
 """Seconds added to a wait so the first request lands inside the new window."""
 
@@ -107,20 +107,22 @@ class RateWindow:
         self.latest: RateLimit | None = None
         self._known = False  # has any response come back yet?
         self._remaining: int | None = None  # None: no limit reported
-        self._reset_at = 0.0  # local clock
+        self._reset_at: float | None = None  # local clock; None: the window's end is not told
         self._in_flight = 0
 
     def reserve(self, now: float) -> float:
         """0 and a slot taken, or the seconds to wait before asking again."""
         if not self._known and self._in_flight:
             return PROBE_POLL
-        if self._remaining is not None and now >= self._reset_at:
-            self._roll_over(now)
+        if self._reset_at is not None and now >= self._reset_at:
+            self._roll_over()
         if self._remaining is None or self._remaining > 0:
             if self._remaining is not None:
                 self._remaining -= 1
             self._in_flight += 1
             return 0.0
+        if self._reset_at is None:  # spent before an answer told when this window ends
+            return PROBE_POLL
         return self._reset_at - now + MARGIN
 
     def record(self, headers: Headers | None, now: float) -> None:
@@ -131,13 +133,15 @@ class RateWindow:
         self._known = True
         limit = parse_rate_limit(headers)
         wait = reset_wait(headers, now) if limit else None
-        if limit is None or wait is None or wait > 6 * WINDOW:
+        if limit is None or not wait or wait > LONGEST:  # no limit, or a window already over
             return
         self.latest = limit
         reset_at = now + wait
         fresh = max(0, limit.remaining - self._in_flight)
-        if self._remaining is not None and abs(reset_at - self._reset_at) <= 1:
+        same = self._reset_at is None or abs(reset_at - self._reset_at) <= 1
+        if self._remaining is not None and same:
             self._remaining = min(self._remaining, fresh)  # same window: trust the lowest
+            self._reset_at = self._reset_at or reset_at
         else:
             self._remaining, self._reset_at = fresh, reset_at
 
@@ -145,9 +149,9 @@ class RateWindow:
         """In a forked child: the parent's requests in flight will never end here."""
         self._in_flight = 0
 
-    def _roll_over(self, now: float) -> None:
-        limit = self.latest.limit if self.latest else 0
-        while self._reset_at <= now:
-            self._reset_at += WINDOW
-        self._remaining = limit
+    def _roll_over(self) -> None:
+        """The window ended: the next one's allowance is there at once; its end, and the
+        window's length, the next answer tells (nothing assumes Intercom's 10 s)."""
+        self._remaining = self.latest.limit if self.latest else 0
+        self._reset_at = None
         self._in_flight = 0

@@ -4,8 +4,10 @@ It only counts and compares; what is sent and what a reply means is ``_core.flee
 window is one hash (so it lives in one cluster slot): ``limit``, ``used`` (slots granted or
 counted by the server in the window), ``reset`` (the window's end on the server's clock; absent
 between a window's end and the first response of the next), ``ended`` (the last window that
-ended), ``offset`` (the server's clock minus Redis's, from responses' ``Date``), ``open`` (the
-server reports no limit) and ``probe`` (until when the fleet's first request is out).
+ended), ``offset`` (the server's clock minus Redis's: the best reading of responses' ``Date``),
+``first`` and ``sure`` (the first ``Date`` seen; set once a later answer's differs, which pins
+the offset below a second), ``open`` (the server reports no limit) and ``probe`` (until when
+the fleet's first request is out).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ __all__ = ["SCRIPT"]
 SCRIPT = """
 local key = KEYS[1]
 local op, idle = ARGV[1], tonumber(ARGV[2])
-local w = redis.call('HMGET', key, 'limit', 'used', 'reset', 'ended', 'open', 'probe', 'offset')
+local w = redis.call('HMGET', key, 'limit', 'used', 'reset', 'ended', 'open', 'probe', 'offset',
+  'first', 'sure')
 local limit, used, reset = tonumber(w[1]), tonumber(w[2]) or 0, tonumber(w[3])
 local ended, offset = tonumber(w[4]) or 0, tonumber(w[7])
 local t = redis.call('TIME')
@@ -34,6 +37,11 @@ if op == 'reserve' then
     redis.call('HSET', key, 'probe', clock + tonumber(ARGV[3]))
     return {0, 0}
   end
+  -- Until two answers' Dates differ, the server's clock is known only to the second: a
+  -- request sent in a window's last second might land in the next one, so it waits.
+  if reset and w[9] ~= '1' and now >= reset - 1 then
+    return {2, math.ceil((reset - now) * 1000)}
+  end
   if used < limit then
     redis.call('HINCRBY', key, 'used', 1)
     return {0, 0}
@@ -47,6 +55,11 @@ local new_limit, server_used, new_reset = tonumber(ARGV[3]), tonumber(ARGV[4]), 
 local date, step = tonumber(ARGV[6]), tonumber(ARGV[7])
 redis.call('HDEL', key, 'probe')
 if date then
+  if not w[8] then
+    redis.call('HSET', key, 'first', date)
+  elseif w[9] ~= '1' and tonumber(w[8]) ~= date then
+    redis.call('HSET', key, 'sure', 1)
+  end
   local seen = date - clock
   if not offset or seen > offset or seen < offset - step then
     offset = seen

@@ -221,7 +221,10 @@ class RedisRateGate:
         with self._lock:
             change = self._breaker.after(None if error else elapsed, ended)
         if change == "down":
-            why = f"{type(error).__name__}: {error}" if error else f"took {elapsed * 1000:.0f} ms"
+            if error is None:
+                why = f"took {elapsed * 1000:.0f} ms"
+            else:
+                why = f"{type(error).__name__}: {error or 'no answer in time'}"
             log.warning(
                 "rate gate %r: Redis failed (%s); using this process's own window and trying"
                 " Redis again every %g s",
@@ -245,12 +248,13 @@ class RedisRateGate:
         }
 
     def _sync_script(self) -> Any:
-        if self._sync is None:
-            from redis.retry import Retry
+        with self._lock:  # one client for all the threads
+            if self._sync is None:
+                from redis.retry import Retry
 
-            client = _import_redis().Redis.from_url(self._url, **self._options(Retry))
-            self._sync = client.register_script(SCRIPT)
-        return self._sync
+                client = _import_redis().Redis.from_url(self._url, **self._options(Retry))
+                self._sync = client.register_script(SCRIPT)
+            return self._sync
 
     def _async_script(self) -> Any:
         loop = asyncio.get_running_loop()

@@ -21,7 +21,11 @@ from ..errors import InvalidEventError
 __all__ = [
     "add_global_options",
     "add_rate_gate_options",
-    "count_flag", "new_parser", "seconds_flag", "time_flag"]
+    "count_flag",
+    "new_parser",
+    "seconds_flag",
+    "time_flag",
+]
 
 T = TypeVar("T")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
