@@ -133,3 +133,18 @@ def test_executors_do_not_know_tracking(module: str) -> None:
 def test_every_package_says_what_it_holds(module: str) -> None:
     docstring = ast.get_docstring(ast.parse(MODULES[module].read_text()))
     assert docstring, f"{module} has no docstring"
+
+
+FLEET = [m for m in MODULES if m.startswith("intercom_events._fleet")]
+
+
+@pytest.mark.parametrize("module", FLEET)
+def test_fleet_backends_sit_on_the_core_and_the_in_process_gate(module: str) -> None:
+    transport = {"intercom_events._transport", "intercom_events._transport.gate"}
+    allowed = {*CORE, *LEAVES, *FLEET, *transport, "intercom_events._transport.forks"}
+    assert _ours(module) <= allowed | {"intercom_events"}
+    # redis is imported only when a gate is made (top-level imports are type checking only).
+    tree = ast.parse(MODULES[module].read_text())
+    top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    names = [n.module or "" if isinstance(n, ast.ImportFrom) else n.names[0].name for n in top]
+    assert not [name for name in names if name.split(".")[0] == "redis"]
