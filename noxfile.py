@@ -59,7 +59,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install("-e", ".", "mypy>=1.10", "types-requests", "pytest")
+    session.install("-e", ".[redis]", "mypy>=1.10", "types-requests", "pytest")
     session.run("mypy", "--strict", "intercom_events")
 
 
