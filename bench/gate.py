@@ -35,7 +35,18 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from track import ROOT, TOKEN, USERS, Run, Server, _version, event, machine
+from track import (
+    ROOT,
+    TOKEN,
+    USERS,
+    Run,
+    Server,
+    _version,
+    bulk_async,
+    bulk_sync,
+    event,
+    machine,
+)
 
 START, END = "<!-- bench/gate.py: start -->", "<!-- bench/gate.py: end -->"
 LIMIT = 10_000_000
@@ -317,51 +328,19 @@ def calls_async(gates: Gates, fake: Server, kind: str, n: int) -> Run:
 # --- 3. throughput -----------------------------------------------------------------------------
 
 
-def bulk_sync(gates: Gates, fake: Server, kind: str, n: int, concurrency: int) -> float:
-    """``send_data_events`` on the sync client: events per second."""
-    from intercom_events import DataEvent, DataEventsClient
-
+def bulk_rate(
+    gates: Gates, fake: Server, kind: str, client: str, n: int, concurrency: int
+) -> float:
+    """``send_data_events`` (track.py's run) with this kind of gate: events per second."""
     gate = gates.client_gate(kind)
     try:
-        with DataEventsClient(token=TOKEN, base_url=fake.url, rate_gate=gate) as client:
-            client.create_data_event(**event(next(_serial)))
-            now = int(time.time())
-            events = [DataEvent(**event(next(_serial)), created_at=now) for _ in range(n)]
-            started = time.perf_counter()
-            result = client.send_data_events(events, concurrency=concurrency)
-            elapsed = time.perf_counter() - started
-            assert result.accepted == n, result.failed[:3]
+        if client == "sync":
+            return bulk_sync(fake, n, concurrency, rate_gate=gate)
+        return bulk_async(fake, n, concurrency, rate_gate=gate)  # closes the gate in its loop
     finally:
         gates.done(gate, kind)
         if gate is not None:
             gate.close()
-    return n / elapsed
-
-
-def bulk_async(gates: Gates, fake: Server, kind: str, n: int, concurrency: int) -> float:
-    """``send_data_events`` on the async client: events per second."""
-    from intercom_events import AsyncDataEventsClient, DataEvent
-
-    async def main() -> float:
-        gate = gates.client_gate(kind)
-        try:
-            async with AsyncDataEventsClient(
-                token=TOKEN, base_url=fake.url, rate_gate=gate
-            ) as client:
-                await client.create_data_event(**event(next(_serial)))
-                now = int(time.time())
-                events = [DataEvent(**event(next(_serial)), created_at=now) for _ in range(n)]
-                started = time.perf_counter()
-                result = await client.send_data_events(events, concurrency=concurrency)
-                elapsed = time.perf_counter() - started
-                assert result.accepted == n, result.failed[:3]
-        finally:
-            gates.done(gate, kind)
-            if gate is not None:
-                await gate.aclose()
-        return n / elapsed
-
-    return asyncio.run(main())
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -420,14 +399,11 @@ def main() -> int:
                     calls["sync", kind].append(calls_sync(gates, fake, kind, args.calls))
                 for kind in order:
                     calls["async", kind].append(calls_async(gates, fake, kind, args.calls))
-                for kind in order:
-                    bulk["sync", kind].append(
-                        bulk_sync(gates, fake, kind, args.events, args.concurrency)
-                    )
-                for kind in order:
-                    bulk["async", kind].append(
-                        bulk_async(gates, fake, kind, args.events, args.concurrency)
-                    )
+                for client in ("sync", "async"):
+                    for kind in order:
+                        bulk[client, kind].append(
+                            bulk_rate(gates, fake, kind, client, args.events, args.concurrency)
+                        )
         if fake.process.stdout is not None:  # track.Server leaves its pipe open
             fake.process.stdout.close()
         redis_version, server_us = server.version(), server.script_us()

@@ -247,11 +247,11 @@ def ours_async(fake: Server, kind: str, n: int, directory: str) -> Run:
     return asyncio.run(main())
 
 
-def bulk_sync(fake: Server, n: int, concurrency: int) -> float:
-    """send_data_events' rate (events/s) on the sync client."""
+def bulk_sync(fake: Server, n: int, concurrency: int, *, rate_gate: Any = None) -> float:
+    """send_data_events' rate (events/s) on the sync client (``rate_gate``: bench/gate.py)."""
     from intercom_events import DataEvent, DataEventsClient
 
-    with DataEventsClient(token=TOKEN, base_url=fake.url) as client:
+    with DataEventsClient(token=TOKEN, base_url=fake.url, rate_gate=rate_gate) as client:
         client.create_data_event(**event(next(_serial)))
         now = int(time.time())
         events = [DataEvent(**event(next(_serial)), created_at=now) for _ in range(n)]
@@ -262,19 +262,26 @@ def bulk_sync(fake: Server, n: int, concurrency: int) -> float:
     return n / elapsed
 
 
-def bulk_async(fake: Server, n: int, concurrency: int) -> float:
-    """send_data_events' rate (events/s) on the async client."""
+def bulk_async(fake: Server, n: int, concurrency: int, *, rate_gate: Any = None) -> float:
+    """send_data_events' rate (events/s) on the async client; a ``rate_gate`` given is
+    closed in the loop it used (bench/gate.py)."""
     from intercom_events import AsyncDataEventsClient, DataEvent
 
     async def main() -> float:
-        async with AsyncDataEventsClient(token=TOKEN, base_url=fake.url) as client:
-            await client.create_data_event(**event(next(_serial)))
-            now = int(time.time())
-            events = [DataEvent(**event(next(_serial)), created_at=now) for _ in range(n)]
-            started = time.perf_counter()
-            result = await client.send_data_events(events, concurrency=concurrency)
-            elapsed = time.perf_counter() - started
-            assert result.accepted == n, result.failed[:3]
+        try:
+            async with AsyncDataEventsClient(
+                token=TOKEN, base_url=fake.url, rate_gate=rate_gate
+            ) as client:
+                await client.create_data_event(**event(next(_serial)))
+                now = int(time.time())
+                events = [DataEvent(**event(next(_serial)), created_at=now) for _ in range(n)]
+                started = time.perf_counter()
+                result = await client.send_data_events(events, concurrency=concurrency)
+                elapsed = time.perf_counter() - started
+                assert result.accepted == n, result.failed[:3]
+        finally:
+            if rate_gate is not None:
+                await rate_gate.aclose()
         return n / elapsed
 
     return asyncio.run(main())

@@ -38,7 +38,8 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """One ``redis-server`` process this test owns: ``start()``, ``stop()``, ``url``."""
+    """One ``redis-server`` process this test owns: ``with RedisServer(folder) as server:``
+    (or ``start()`` and ``stop()``, to stop it mid-test and start it again), ``url``."""
 
     def __init__(self, folder: Path, *, password: str | None = None) -> None:
         self.binary = require_redis_server()
@@ -73,6 +74,13 @@ class RedisServer:
                 time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         """Kill this server by its PID and wait for it."""

@@ -108,12 +108,8 @@ pytestmark_redis = pytest.mark.processes
 
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    try:
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -275,6 +271,8 @@ def test_bad_gate_settings_name_the_field(
 def test_what_is_not_a_gate_or_a_redis_is_refused() -> None:
     with pytest.raises(TypeError, match="url_or_client"):
         RedisRateGate(42, key="k")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="redis://"):
+        RedisRateGate("http://127.0.0.1:6379/0", key="k")  # refused before any send
     with pytest.raises(TypeError, match="rate_gate"):
         DataEventsClient(token=TOKEN, rate_gate="redis://x")  # type: ignore[arg-type]
 
@@ -307,12 +305,8 @@ def test_importing_the_sdk_imports_no_redis() -> None:
 
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
+    with RedisServer(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytestmark_redis
@@ -383,9 +377,7 @@ def test_a_slow_redis_sends_the_gate_to_its_own_window(
 @pytestmark_redis
 def test_the_redis_password_never_shows(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     secret = "redis-pass-canary-42"
-    server = RedisServer(tmp_path, password=secret)
-    server.start()
-    try:
+    with RedisServer(tmp_path, password=secret) as server:
         good = RedisRateGate(server.url, key="k")
         bad = RedisRateGate(server.url.replace(secret, "wrong-" + secret), key="k")
         with caplog.at_level(logging.DEBUG, logger="intercom_events"):
@@ -398,8 +390,6 @@ def test_the_redis_password_never_shows(tmp_path: Path, caplog: pytest.LogCaptur
         assert secret not in shown
         good.close()
         bad.close()
-    finally:
-        server.stop()
 
 
 # -- the CLI: --rate-gate on send and import ---------------------------------------------------

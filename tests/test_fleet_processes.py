@@ -33,12 +33,8 @@ LIMIT, WINDOW, PROCESSES, EACH = 20, 2, 3, 30
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
+    with RedisServer(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def run_fleet(fake: FakeIntercom, folder: Path, redis_url: str | None) -> list[dict[str, Any]]:

@@ -79,7 +79,7 @@ class RedisRateGate:
         self._async: Any = None
         if isinstance(url_or_client, str):
             self._url = url_or_client
-            redis.Redis.from_url(url_or_client)  # a bad URL fails here, not at the first send
+            redis.connection.parse_url(url_or_client)  # a bad URL fails here, not at a send
         elif isinstance(url_or_client, redis.asyncio.Redis):
             self._async = url_or_client.register_script(SCRIPT)
         elif isinstance(url_or_client, redis.Redis):
@@ -129,7 +129,7 @@ class RedisRateGate:
 
     def reserve(self, now: float) -> float:
         """0 and a slot taken, or the seconds to wait before asking again."""
-        args = self._reserve_args(now)
+        args = self._reserve_args()
         if args is None:
             return self._local.reserve(now)
         started = time.monotonic()
@@ -155,7 +155,7 @@ class RedisRateGate:
 
     async def reserve_async(self, now: float) -> float:
         """:meth:`reserve`, for the async executor (Redis is awaited, within ``slow``)."""
-        args = self._reserve_args(now)
+        args = self._reserve_args()
         if args is None:
             return self._local.reserve(now)
         started = time.monotonic()
@@ -194,7 +194,7 @@ class RedisRateGate:
             await self._async.registered_client.aclose()
             self._async = self._loop = None
 
-    def _reserve_args(self, now: float) -> list[str | int] | None:
+    def _reserve_args(self) -> list[str | int] | None:
         with self._lock:
             if not self._breaker.use_store(time.monotonic()):
                 return None
